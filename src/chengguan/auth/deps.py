@@ -1,0 +1,73 @@
+"""Request dependencies: the unit of work, the authenticated principal, permission checks.
+
+The request's unit of work commits after the endpoint returns and before the response is
+sent, so a failed commit becomes an error response and never a lost write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from chengguan.auth import scoping
+from chengguan.auth import service as auth_service
+from chengguan.auth.principal import Principal
+from chengguan.auth.roles import Permission
+from chengguan.auth.tokens import BEARER_CHALLENGE
+from chengguan.config import Settings
+from chengguan.db import unit_of_work
+from chengguan.errors import Forbidden, Unauthorized
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return factory
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def db_session(factory: sessionmaker[Session] = Depends(get_sessionmaker)) -> Iterator[Session]:
+    with unit_of_work(factory) as session:
+        yield session
+
+
+def current_principal(
+    request: Request,
+    session: Session = Depends(db_session),
+    settings: Settings = Depends(get_settings),
+    token: str | None = Security(oauth2_scheme),
+    api_key: str | None = Security(api_key_header),
+) -> Principal:
+    if token:
+        principal = auth_service.authenticate_token(session, settings, token)
+    elif api_key:
+        principal = auth_service.authenticate_api_key(session, api_key)
+    else:
+        raise Unauthorized("authentication required / 请先登录", headers=BEARER_CHALLENGE)
+    scoping.bind(session, principal.actor(client_ip(request)), principal.scope)
+    return principal
+
+
+def require(*permissions: Permission) -> Callable[..., Principal]:
+    """Dependency: the caller must hold every one of ``permissions``."""
+
+    def check(principal: Principal = Depends(current_principal)) -> Principal:
+        missing = [p for p in permissions if not principal.can(p)]
+        if missing:
+            raise Forbidden(f"your roles lack the permission {', '.join(missing)} / 无此操作权限")
+        return principal
+
+    return check

@@ -1,0 +1,73 @@
+"""Roles and what each may do. A role is a bundle of permissions; endpoints ask for permissions.
+
+Later domains add their permissions here, next to the roles that hold them, so the whole
+access matrix stays on one screen (and ``tests/auth/test_access_matrix.py`` walks it).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    CITIZEN = "citizen"  # 市民
+    CLERK = "clerk"  # 受理员
+    SHIFT_LEADER = "shift_leader"  # 值班长
+    DISPATCHER = "dispatcher"  # 派遣员
+    OFFICER = "officer"  # 执法队员 / 处置人员
+    LEGAL_REVIEWER = "legal_reviewer"  # 法制审核
+    SUPERVISOR = "supervisor"  # 督察
+    ANALYST = "analyst"  # 分析员
+    ADMIN = "admin"  # 管理员
+    SYSTEM = "system"  # device or external system (hotline, IoT, video AI, credit platform)
+
+
+ROLE_LABELS: dict[Role, tuple[str, str]] = {
+    Role.CITIZEN: ("市民", "Citizen"),
+    Role.CLERK: ("受理员", "Hotline clerk"),
+    Role.SHIFT_LEADER: ("值班长", "Shift leader"),
+    Role.DISPATCHER: ("派遣员", "Dispatcher"),
+    Role.OFFICER: ("执法队员/处置人员", "Field officer"),
+    Role.LEGAL_REVIEWER: ("法制审核员", "Legal reviewer"),
+    Role.SUPERVISOR: ("督察员", "Supervisor"),
+    Role.ANALYST: ("分析员", "Analyst"),
+    Role.ADMIN: ("管理员", "Administrator"),
+    Role.SYSTEM: ("系统账户", "System account"),
+}
+
+
+class Permission(enum.StrEnum):
+    REFERENCE_READ = "reference:read"  # organisations, grids, taxonomy, calendar, responsibility list
+    LEGAL_READ = "legal:read"  # laws, articles, case causes (public knowledge, 掌上查)
+    LEGAL_WRITE = "legal:write"
+    ORGS_WRITE = "orgs:write"
+    GRIDS_WRITE = "grids:write"
+    TAXONOMY_WRITE = "taxonomy:write"
+    RESPONSIBILITY_WRITE = "responsibility:write"
+    CALENDAR_WRITE = "calendar:write"
+    USERS_READ = "users:read"
+    USERS_WRITE = "users:write"
+    AUDIT_READ = "audit:read"
+
+
+_STAFF_READ = frozenset({Permission.REFERENCE_READ, Permission.LEGAL_READ})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CITIZEN: frozenset({Permission.LEGAL_READ}),
+    Role.CLERK: _STAFF_READ,
+    Role.SHIFT_LEADER: _STAFF_READ,
+    Role.DISPATCHER: _STAFF_READ,
+    Role.OFFICER: _STAFF_READ,
+    Role.LEGAL_REVIEWER: _STAFF_READ,
+    Role.SUPERVISOR: _STAFF_READ | {Permission.AUDIT_READ, Permission.USERS_READ},
+    Role.ANALYST: _STAFF_READ,
+    Role.ADMIN: frozenset(Permission),
+    Role.SYSTEM: _STAFF_READ,
+}
+
+
+def permissions_of(roles: frozenset[Role] | set[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)

@@ -1,0 +1,53 @@
+"""Organisation scoping, enforced once: every ORM query in a session that carries a
+``Scope`` in ``session.info["scope"]`` gets the scope condition of each ``OrgScoped`` model.
+
+Platform work (CLI, worker, demo) runs without a scope and sees everything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from chengguan.audit import Actor
+from chengguan.db import Base
+from chengguan.orgs.models import Organisation, OrgScoped, Scope
+
+ScopedModel = type[OrgScoped] | type[Organisation]
+_cache: dict[int, list[ScopedModel]] = {}
+
+
+def scoped_models() -> list[ScopedModel]:
+    """Organisation plus every mapped ``OrgScoped`` class (recomputed when models are added)."""
+    mappers = Base.registry.mappers
+    if len(mappers) not in _cache:
+        models: list[ScopedModel] = [Organisation]
+        models += [m.class_ for m in mappers if issubclass(m.class_, OrgScoped)]
+        _cache.clear()
+        _cache[len(mappers)] = models
+    return _cache[len(mappers)]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_scope(state: ORMExecuteState) -> None:
+    scope = state.session.info.get("scope")
+    if not isinstance(scope, Scope):
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria propagate to these loads from the parent query
+    if state.execution_options.get("skip_scope"):
+        return  # uniqueness checks must see codes taken outside the caller's subtree
+    state.statement = state.statement.options(
+        *(with_loader_criteria(model, model.scope_condition(scope), include_aliases=True) for model in scoped_models())
+    )
+
+
+def bind(session: Session, actor: Actor, scope: Scope | None) -> None:
+    """From here on the session acts as ``actor`` and sees only ``scope`` (None: everything)."""
+    session.info["actor"] = actor
+    if scope is None:
+        session.info.pop("scope", None)
+    else:
+        session.info["scope"] = scope

@@ -1,0 +1,62 @@
+"""The `chengguan` command: one sub-app per domain, calling the same services as the API."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from chengguan import migrate
+from chengguan.auth import cli as auth_cli
+from chengguan.config import Settings, get_settings
+
+app = typer.Typer(help="chengguan — 城市管理综合执法大数据平台", no_args_is_help=True)
+db_app = typer.Typer(help="The operational database / 业务数据库", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(auth_cli.app, name="user")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Create or migrate the database to the latest schema (SQLite by default)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.db_url, revision)
+    typer.echo(f"database at {migrate.head_revision() if revision == 'head' else revision}: {_redact(settings.db_url)}")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@app.command("serve")
+def serve(
+    host: str | None = typer.Option(None, help="default: CHENGGUAN_HOST"),
+    port: int | None = typer.Option(None, help="default: CHENGGUAN_PORT"),
+    workers: int | None = typer.Option(None, help="default: CHENGGUAN_WORKERS"),
+) -> None:
+    """Serve the API and its docs (http://127.0.0.1:8000/docs)."""
+    settings = get_settings()
+    uvicorn.run(
+        "chengguan.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+    )
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Every setting, its environment variable, current value and meaning."""
+    settings = get_settings()
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "***" if name == "secret_key" else value
+        typer.echo(f"CHENGGUAN_{name.upper()} = {shown}\n    {field.description}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,108 @@
+"""Tests run on a real database built by the migrations: SQLite by default, PostgreSQL when
+``CHENGGUAN_TEST_DATABASE_URL`` names one (``scripts/test`` runs the suite on both)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from chengguan import migrate
+from chengguan.app import create_app
+from chengguan.audit import platform_actor
+from chengguan.config import Settings
+from chengguan.db import create_engine, make_sessionmaker, unit_of_work
+from tests.factories import SampleCity, build_test_city
+
+PG_URL = os.environ.get("CHENGGUAN_TEST_DATABASE_URL")
+PASSWORD = "Passw0rd-test"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        url = PG_URL
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        env="test",
+        database_url=db_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        secret_key=secrets.token_urlsafe(48),
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings):
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def city(app) -> SampleCity:
+    with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+        return build_test_city(session, PASSWORD)
+
+
+@pytest.fixture
+def client(app, city: SampleCity) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def platform_session(app) -> Iterator[Session]:
+    """An unscoped unit of work acting as the platform (what the CLI and worker use)."""
+    with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+        yield session
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    res = client.post("/api/auth/token", data={"username": username, "password": password})
+    assert res.status_code == 200, res.text
+    return {"Authorization": f"Bearer {res.json()['access_token']}"}
+
+
+@pytest.fixture
+def as_user(client: TestClient):
+    """``as_user("admin_a")`` → auth headers for that test-city user (cached per test)."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            cache[username] = login(client, username)
+        return cache[username]
+
+    return headers
+
+
+@pytest.fixture
+def fresh_engine(tmp_path: Path):
+    """A separate, empty, migrated SQLite store for tests that need a blank database."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    yield engine, make_sessionmaker(engine)
+    engine.dispose()
