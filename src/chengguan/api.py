@@ -6,10 +6,20 @@ from fastapi import APIRouter
 
 from chengguan import health
 from chengguan.auth import api as auth_api
+from chengguan.calendar import api as calendar_api
+from chengguan.dispatch import api as dispatch_api
+from chengguan.geo import api as geo_api
+from chengguan.legal import api as legal_api
 from chengguan.orgs import api as orgs_api
+from chengguan.taxonomy import api as taxonomy_api
 
 routers: list[APIRouter] = [
     health.router,
     auth_api.router,
     orgs_api.router,
+    geo_api.router,
+    legal_api.router,
+    taxonomy_api.router,
+    dispatch_api.router,
+    calendar_api.router,
 ]

@@ -7,12 +7,25 @@ import uvicorn
 
 from chengguan import migrate
 from chengguan.auth import cli as auth_cli
+from chengguan.calendar import cli as calendar_cli
+from chengguan.demo import cli as demo_cli
+from chengguan.dispatch import cli as dispatch_cli
+from chengguan.geo import cli as geo_cli
+from chengguan.legal import cli as legal_cli
+from chengguan.taxonomy import cli as taxonomy_cli
 from chengguan.config import Settings, get_settings
 
 app = typer.Typer(help="chengguan — 城市管理综合执法大数据平台", no_args_is_help=True)
 db_app = typer.Typer(help="The operational database / 业务数据库", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(auth_cli.app, name="user")
+app.add_typer(geo_cli.app, name="grid")
+app.add_typer(legal_cli.app, name="legal")
+app.add_typer(taxonomy_cli.app, name="taxonomy")
+app.add_typer(dispatch_cli.app, name="responsibility")
+app.add_typer(calendar_cli.app, name="calendar")
+# `chengguan demo` is a single command: the demo sub-app registers it as its callback.
+app.add_typer(demo_cli.app, name="demo")
 
 
 @db_app.command("upgrade")

@@ -2,7 +2,22 @@
 
 from chengguan import audit
 from chengguan.auth import models as auth_models
+from chengguan.calendar import models as calendar_models
 from chengguan.db import Base
+from chengguan.dispatch import models as dispatch_models
+from chengguan.geo import models as geo_models
+from chengguan.legal import models as legal_models
 from chengguan.orgs import models as orgs_models
+from chengguan.taxonomy import models as taxonomy_models
 
-__all__ = ["Base", "audit", "auth_models", "orgs_models"]
+__all__ = [
+    "Base",
+    "audit",
+    "auth_models",
+    "calendar_models",
+    "dispatch_models",
+    "geo_models",
+    "legal_models",
+    "orgs_models",
+    "taxonomy_models",
+]

@@ -1,0 +1,5 @@
+"""HTTP endpoints of the dispatch domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["dispatch"])

@@ -1,0 +1,5 @@
+"""HTTP endpoints of the geo domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["geo"])

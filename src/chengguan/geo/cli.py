@@ -1,0 +1,5 @@
+"""CLI of the geo domain."""
+
+import typer
+
+app = typer.Typer(help="geo", no_args_is_help=True)

@@ -1,0 +1,5 @@
+"""HTTP endpoints of the legal domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["legal"])

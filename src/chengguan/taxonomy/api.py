@@ -1,0 +1,5 @@
+"""HTTP endpoints of the taxonomy domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["taxonomy"])
