@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: 65d3621b9595
+Revision ID: 7d4b42470a95
 Revises: 
-Create Date: 2026-11-22 03:58:22.973082
+Create Date: 2026-11-22 04:01:11.962002
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = '65d3621b9595'
+revision: str = '7d4b42470a95'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
