@@ -8,12 +8,12 @@ import uvicorn
 from chengguan import migrate
 from chengguan.auth import cli as auth_cli
 from chengguan.calendar import cli as calendar_cli
+from chengguan.config import Settings, get_settings
 from chengguan.demo import cli as demo_cli
 from chengguan.dispatch import cli as dispatch_cli
 from chengguan.geo import cli as geo_cli
 from chengguan.legal import cli as legal_cli
 from chengguan.taxonomy import cli as taxonomy_cli
-from chengguan.config import Settings, get_settings
 
 app = typer.Typer(help="chengguan — 城市管理综合执法大数据平台", no_args_is_help=True)
 db_app = typer.Typer(help="The operational database / 业务数据库", no_args_is_help=True)

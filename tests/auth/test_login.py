@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+
 from tests.conftest import PASSWORD, login
 from tests.factories import SampleCity
 
