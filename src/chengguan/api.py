@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from chengguan import health
 from chengguan.auth import api as auth_api
+from chengguan.auth import audit_api
 from chengguan.calendar import api as calendar_api
 from chengguan.dispatch import api as dispatch_api
 from chengguan.geo import api as geo_api
@@ -16,6 +17,7 @@ from chengguan.taxonomy import api as taxonomy_api
 routers: list[APIRouter] = [
     health.router,
     auth_api.router,
+    audit_api.router,
     orgs_api.router,
     geo_api.router,
     legal_api.router,

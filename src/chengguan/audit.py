@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Index, String, event, insert, inspect
+from sqlalchemy import Index, String, column, event, insert, inspect, select, table
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 from sqlalchemy.orm.attributes import get_history
 
@@ -51,6 +51,8 @@ class AuditEntry(Base):
     actor_name: Mapped[str] = mapped_column(String(120))
     ip: Mapped[str | None] = mapped_column(String(64))
     org_id: Mapped[int | None] = mapped_column(index=True)
+    # The organisation's path at the time: readers are scoped by it, and it outlives the org.
+    org_path: Mapped[str | None] = mapped_column(String(255), index=True)
     action: Mapped[str] = mapped_column(String(80))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str | None] = mapped_column(String(64))
@@ -98,9 +100,10 @@ def record(
 ) -> None:
     """Write one audit entry explicitly (bulk imports, logins, anything not an ORM change)."""
     actor = _actor(session)
+    paths = _org_paths(session, {org_id} if org_id is not None else set())
     session.execute(
         insert(AuditEntry),
-        [_row(actor, action, entity, entity_id, before, after, org_id)],
+        [_row(actor, action, entity, entity_id, before, after, org_id, paths.get(org_id))],
     )
 
 
@@ -112,6 +115,7 @@ def _row(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     org_id: int | None,
+    org_path: str | None,
 ) -> dict[str, Any]:
     return {
         "at": utcnow(),
@@ -120,6 +124,7 @@ def _row(
         "actor_name": actor.name,
         "ip": actor.ip,
         "org_id": org_id,
+        "org_path": org_path,
         "action": action,
         "entity": entity,
         "entity_id": None if entity_id is None else str(entity_id),
@@ -133,8 +138,8 @@ def _is_audited(obj: object) -> TypeGuard[Base]:
 
 
 def _identity(obj: Base) -> str:
-    ident = inspect(obj).identity
-    return ",".join(str(v) for v in ident) if ident else ""
+    # Read from the instance: a row flushed a moment ago has its key but no identity yet.
+    return ",".join(str(v) for v in inspect(type(obj)).primary_key_from_instance(obj))
 
 
 def _audited_attrs(obj: Base) -> list[str]:
@@ -158,8 +163,26 @@ def _changes(obj: Base) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _org_of(obj: Base) -> int | None:
-    org = getattr(obj, "audit_org_id", None)
+    """The organisation a change belongs to: ``audit_org_id`` if the model says, else ``org_id``."""
+    org = getattr(obj, "audit_org_id", getattr(obj, "org_id", None))
     return org if isinstance(org, int) else None
+
+
+# A name-only view of the organisation tree: audit sits below the orgs domain and needs just
+# the path of an id.
+_orgs = table("organisations", column("id"), column("path"))
+
+
+def _org_paths(session: Session, org_ids: set[int]) -> dict[int | None, str]:
+    if not org_ids:
+        return {}
+    rows = session.connection().execute(select(_orgs.c.id, _orgs.c.path).where(_orgs.c.id.in_(org_ids)))
+    return {row.id: row.path for row in rows}
+
+
+def _path_of(obj: Base, paths: dict[int | None, str]) -> str | None:
+    own = getattr(obj, "audit_org_path", None)
+    return own if isinstance(own, str) and own else paths.get(_org_of(obj))
 
 
 Change = tuple[Base, str, dict[str, Any] | None, dict[str, Any] | None]
@@ -187,8 +210,18 @@ def _audit_flush(session: Session, _ctx: UOWTransaction) -> None:
     if not changes:
         return
     actor = _actor(session)
+    paths = _org_paths(session, {org for obj, *_ in changes if (org := _org_of(obj)) is not None})
     entries = [
-        _row(actor, f"{obj.__tablename__}.{verb}", obj.__tablename__, _identity(obj), before, after, _org_of(obj))
+        _row(
+            actor,
+            f"{obj.__tablename__}.{verb}",
+            obj.__tablename__,
+            _identity(obj),
+            before,
+            after,
+            _org_of(obj),
+            _path_of(obj, paths),
+        )
         for obj, verb, before, after in changes
     ]
     session.connection().execute(insert(AuditEntry), entries)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chengguan.audit import Actor
 from chengguan.auth import service
-from chengguan.auth.deps import client_ip, current_principal, db_session, get_sessionmaker, get_settings, require
+from chengguan.auth.deps import DbSession, client_ip, current_principal, get_sessionmaker, get_settings, require
 from chengguan.auth.models import User
 from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission, Role
@@ -86,7 +86,7 @@ def refresh(
 
 
 @router.post("/api/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke a refresh token")
-def logout(body: RefreshIn, session: Session = Depends(db_session)) -> None:
+def logout(body: RefreshIn, session: DbSession) -> None:
     service.logout(session, body.refresh_token)
 
 
@@ -105,12 +105,12 @@ def me(principal: Principal = Depends(current_principal)) -> MeOut:
 
 @router.get("/api/users", response_model=Page[UserOut], tags=["users"])
 def list_users(
+    session: DbSession,
     org_id: int | None = None,
     role: Role | None = None,
     q: str | None = Query(None, max_length=64),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0),
-    session: Session = Depends(db_session),
     _: Principal = Depends(require(Permission.USERS_READ)),
 ) -> Page[UserOut]:
     rows, total = service.list_users(session, org_id=org_id, role=role, q=q, limit=limit, offset=offset)
@@ -118,24 +118,20 @@ def list_users(
 
 
 @router.post("/api/users", response_model=UserOut, status_code=201, tags=["users"])
-def create_user(
-    body: UserIn, session: Session = Depends(db_session), _: Principal = Depends(require(Permission.USERS_WRITE))
-) -> UserOut:
+def create_user(body: UserIn, session: DbSession, _: Principal = Depends(require(Permission.USERS_WRITE))) -> UserOut:
     return user_out(service.create_user(session, body))
 
 
 @router.get("/api/users/{user_id}", response_model=UserOut, tags=["users"])
-def get_user(
-    user_id: int, session: Session = Depends(db_session), _: Principal = Depends(require(Permission.USERS_READ))
-) -> UserOut:
+def get_user(user_id: int, session: DbSession, _: Principal = Depends(require(Permission.USERS_READ))) -> UserOut:
     return user_out(service.get_user(session, user_id))
 
 
 @router.patch("/api/users/{user_id}", response_model=UserOut, tags=["users"])
 def patch_user(
+    session: DbSession,
     user_id: int,
     body: UserPatch,
-    session: Session = Depends(db_session),
     _: Principal = Depends(require(Permission.USERS_WRITE)),
 ) -> UserOut:
     return user_out(service.update_user(session, service.get_user(session, user_id), body))
@@ -143,16 +139,16 @@ def patch_user(
 
 @router.get("/api/users/{user_id}/api-keys", response_model=list[ApiKeyOut], tags=["users"])
 def list_api_keys(
-    user_id: int, session: Session = Depends(db_session), _: Principal = Depends(require(Permission.USERS_READ))
+    user_id: int, session: DbSession, _: Principal = Depends(require(Permission.USERS_READ))
 ) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(k) for k in service.api_keys_of(session, service.get_user(session, user_id))]
 
 
 @router.post("/api/users/{user_id}/api-keys", response_model=NewApiKeyOut, status_code=201, tags=["users"])
 def create_api_key(
+    session: DbSession,
     user_id: int,
     body: ApiKeyIn,
-    session: Session = Depends(db_session),
     _: Principal = Depends(require(Permission.USERS_WRITE)),
 ) -> NewApiKeyOut:
     row, key = service.create_api_key(session, service.get_user(session, user_id), body.name, body.expires_at)
@@ -161,9 +157,9 @@ def create_api_key(
 
 @router.delete("/api/users/{user_id}/api-keys/{key_id}", status_code=204, tags=["users"])
 def revoke_api_key(
+    session: DbSession,
     user_id: int,
     key_id: int,
-    session: Session = Depends(db_session),
     _: Principal = Depends(require(Permission.USERS_WRITE)),
 ) -> None:
     service.revoke_api_key(session, service.get_user(session, user_id), key_id)

@@ -1,12 +1,13 @@
 """Request dependencies: the unit of work, the authenticated principal, permission checks.
 
-The request's unit of work commits after the endpoint returns and before the response is
-sent, so a failed commit becomes an error response and never a lost write.
+Endpoints take the request's unit of work as ``session: DbSession``: it commits after the
+endpoint returns and before the response is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
@@ -44,9 +45,14 @@ def db_session(factory: sessionmaker[Session] = Depends(get_sessionmaker)) -> It
         yield session
 
 
+# scope="function": the commit runs before the response is sent, so a failed commit is an
+# error response (e.g. 409 from the IntegrityError handler), never a 200 for a lost write.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
 def current_principal(
     request: Request,
-    session: Session = Depends(db_session),
+    session: DbSession,
     settings: Settings = Depends(get_settings),
     token: str | None = Security(oauth2_scheme),
     api_key: str | None = Security(api_key_header),

@@ -33,10 +33,6 @@ class User(OrgScoped, Base):
     def role_names(self) -> frozenset[str]:
         return frozenset(r.role for r in self.roles)
 
-    @property
-    def audit_org_id(self) -> int | None:
-        return self.org_id
-
 
 class UserRole(Base):
     __tablename__ = "user_roles"

@@ -6,26 +6,34 @@ Platform work (CLI, worker, demo) runs without a scope and sees everything.
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from sqlalchemy import ColumnElement, event, false
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from chengguan.audit import Actor
+from chengguan.audit import Actor, AuditEntry
 from chengguan.db import Base
 from chengguan.orgs.models import Organisation, OrgScoped, Scope
 
-ScopedModel = type[OrgScoped] | type[Organisation]
+ScopedModel = type[OrgScoped] | type[Organisation] | type[AuditEntry]
 _cache: dict[int, list[ScopedModel]] = {}
 
 
 def scoped_models() -> list[ScopedModel]:
-    """Organisation plus every mapped ``OrgScoped`` class (recomputed when models are added)."""
+    """Organisation, the audit trail and every mapped ``OrgScoped`` class (recomputed when
+    models are added)."""
     mappers = Base.registry.mappers
     if len(mappers) not in _cache:
-        models: list[ScopedModel] = [Organisation]
+        models: list[ScopedModel] = [Organisation, AuditEntry]
         models += [m.class_ for m in mappers if issubclass(m.class_, OrgScoped)]
         _cache.clear()
         _cache[len(mappers)] = models
     return _cache[len(mappers)]
+
+
+def condition(model: ScopedModel, scope: Scope) -> ColumnElement[bool]:
+    if issubclass(model, AuditEntry):
+        # audit.py sits below orgs, so it cannot inherit OrgScoped; same rule, stated here
+        return AuditEntry.org_path.startswith(scope.root_path, autoescape=True) if scope.root_path else false()
+    return model.scope_condition(scope)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -40,7 +48,7 @@ def _apply_scope(state: ORMExecuteState) -> None:
     if state.execution_options.get("skip_scope"):
         return  # uniqueness checks must see codes taken outside the caller's subtree
     state.statement = state.statement.options(
-        *(with_loader_criteria(model, model.scope_condition(scope), include_aliases=True) for model in scoped_models())
+        *(with_loader_criteria(model, condition(model, scope), include_aliases=True) for model in scoped_models())
     )
 
 

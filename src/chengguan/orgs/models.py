@@ -54,7 +54,8 @@ class Organisation(Base):
     kind: Mapped[str] = mapped_column(String(16), index=True)
     function: Mapped[str | None] = mapped_column(String(32), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
-    # Materialised path of ids ("/1/17/240/"): a subtree is one indexed prefix range.
+    # Materialised path of the (immutable) codes, "/110000000000/110108000000/": a subtree is
+    # one indexed prefix range, and the path is known before the row is inserted.
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
     depth: Mapped[int] = mapped_column(default=0)
     geometry: Mapped[BaseGeometry | None] = mapped_column(Geometry)
@@ -68,6 +69,10 @@ class Organisation(Base):
     @property
     def audit_org_id(self) -> int:
         return self.id
+
+    @property
+    def audit_org_path(self) -> str:
+        return self.path
 
     @classmethod
     def scope_condition(cls, scope: Scope) -> ColumnElement[bool]:

@@ -113,7 +113,7 @@ def _resolve_parent(session: Session, parent_id: int | None) -> Organisation | N
 
 
 def _place(org: Organisation, parent: Organisation | None) -> None:
-    org.path = f"{parent.path if parent else '/'}{org.id}/"
+    org.path = f"{parent.path if parent else '/'}{org.code}/"
     org.depth = parent.depth + 1 if parent else 0
 
 
@@ -144,9 +144,9 @@ def create(session: Session, data: OrgIn) -> Organisation:
         phone=data.phone,
         geometry=geom,
     )
+    _place(org, parent)
     session.add(org)
     session.flush()
-    _place(org, parent)
     return org
 
 

@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: 7d4b42470a95
+Revision ID: ba9e412c6e20
 Revises: 
-Create Date: 2026-11-22 04:01:11.962002
+Create Date: 2026-11-22 04:06:38.855627
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = '7d4b42470a95'
+revision: str = 'ba9e412c6e20'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -30,6 +30,7 @@ def upgrade() -> None:
     sa.Column('actor_name', sa.String(length=120), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('org_id', sa.Integer(), nullable=True),
+    sa.Column('org_path', sa.String(length=255), nullable=True),
     sa.Column('action', sa.String(length=80), nullable=False),
     sa.Column('entity', sa.String(length=64), nullable=False),
     sa.Column('entity_id', sa.String(length=64), nullable=True),
@@ -42,6 +43,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_entries_at'), ['at'], unique=False)
         batch_op.create_index('ix_audit_entries_entity', ['entity', 'entity_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_entries_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_entries_org_path'), ['org_path'], unique=False)
 
     op.create_table('login_attempts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -170,6 +172,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempts')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_entries_org_path'))
         batch_op.drop_index(batch_op.f('ix_audit_entries_org_id'))
         batch_op.drop_index('ix_audit_entries_entity')
         batch_op.drop_index(batch_op.f('ix_audit_entries_at'))
