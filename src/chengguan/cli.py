@@ -72,4 +72,4 @@ def show_settings() -> None:
 
 
 def main() -> None:
-    app()
+    app(prog_name="chengguan")

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_python_dash_m_is_the_same_command() -> None:
+    a = _run(sys.executable, "-m", "chengguan", "--help")
+    b = _run(str(BIN / "chengguan"), "--help")
+    assert a.returncode == b.returncode == 0
+    assert a.stdout == b.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["db", "upgrade"],
+        ["demo"],
+        ["serve"],
+        ["user", "add"],
+        ["user", "list"],
+        ["grid", "import"],
+        ["taxonomy", "import"],
+        ["legal", "load"],
+        ["settings"],
+    ],
+)
+def test_every_documented_command_has_help(command: list[str]) -> None:
+    res = _run(str(BIN / "chengguan"), *command, "--help")
+    assert res.returncode == 0, res.stderr
+    assert "Usage" in res.stdout
+
+
+def test_db_upgrade_and_user_commands_on_a_fresh_store(tmp_path: Path) -> None:
+    env = {"CHENGGUAN_DATA_DIR": str(tmp_path), "CHENGGUAN_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert _run(str(BIN / "chengguan"), "db", "upgrade", env=env).returncode == 0
+    bad = _run(
+        str(BIN / "chengguan"),
+        "user",
+        "add",
+        "someone",
+        "--role",
+        "clerk",
+        "--org",
+        "NOPE",
+        "--password",
+        "Secret123",
+        env=env,
+    )
+    assert bad.returncode == 2 and "organisation 'NOPE' not found" in bad.stderr
+    ok = _run(
+        str(BIN / "chengguan"), "user", "add", "citizen1", "--role", "citizen", "--password", "Secret123", env=env
+    )
+    assert ok.returncode == 0, ok.stderr
+    listed = _run(str(BIN / "chengguan"), "user", "list", env=env)
+    assert "citizen1" in listed.stdout and "1 user(s)" in listed.stdout
+
+
+def test_production_refuses_a_placeholder_secret(tmp_path: Path) -> None:
+    env = {"CHENGGUAN_ENV": "production", "CHENGGUAN_DATA_DIR": str(tmp_path)}
+    res = _run(str(BIN / "chengguan"), "settings", env=env)
+    assert res.returncode != 0 and "CHENGGUAN_SECRET_KEY" in res.stderr
