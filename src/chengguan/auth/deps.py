@@ -76,4 +76,5 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
             raise Forbidden(f"your roles lack the permission {', '.join(missing)} / 无此操作权限")
         return principal
 
+    check.permissions = permissions  # type: ignore[attr-defined]  # read by the access-matrix test
     return check
