@@ -32,13 +32,13 @@ def _permissions(dependant: Dependant) -> set[Permission]:
 
 def _authenticated(dependant: Dependant) -> bool:
     return (
-        dependant.call is not None
-        and dependant.call.__name__ == "current_principal"
+        (dependant.call is not None
+        and dependant.call.__name__ == "current_principal")
         or any(_authenticated(sub) for sub in dependant.dependencies)
     )
 
 
-def _routes(app) -> Iterator[tuple[str, str, set[Permission], bool]]:  # noqa: ANN001
+def _routes(app) -> Iterator[tuple[str, str, set[Permission], bool]]:
     for context in iter_route_contexts(app.routes):
         if isinstance(context.route, APIRoute):
             dependant = context.route.dependant
@@ -50,7 +50,7 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: "999999" if m.group(1).endswith("id") else "NOPE-999", path)
 
 
-def test_every_non_public_route_requires_authentication(app, client: TestClient) -> None:  # noqa: ANN001
+def test_every_non_public_route_requires_authentication(app, client: TestClient) -> None:
     routes = list(_routes(app))
     assert len(routes) > 10
     for method, path, _perms, authenticated in routes:
@@ -62,7 +62,7 @@ def test_every_non_public_route_requires_authentication(app, client: TestClient)
 
 
 @pytest.mark.parametrize("role", sorted(ROLE_USER, key=str))
-def test_role_access_matches_its_permissions(app, client: TestClient, as_user, role: Role) -> None:  # noqa: ANN001
+def test_role_access_matches_its_permissions(app, client: TestClient, as_user, role: Role) -> None:
     headers = as_user(ROLE_USER[role])
     granted = ROLE_PERMISSIONS[role]
     checked = 0
@@ -78,7 +78,7 @@ def test_role_access_matches_its_permissions(app, client: TestClient, as_user, r
     assert checked > 10
 
 
-def test_system_account_access_matches_its_permissions(app, client: TestClient, city) -> None:  # noqa: ANN001
+def test_system_account_access_matches_its_permissions(app, client: TestClient, city) -> None:
     headers = {"X-API-Key": city.api_key}
     for method, path, perms, authenticated in _routes(app):
         if authenticated and perms and not perms <= ROLE_PERMISSIONS[Role.SYSTEM]:
