@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     access_token_minutes: int = Field(15, ge=1, le=24 * 60, description="Lifetime of an access token.")
     refresh_token_days: int = Field(14, ge=1, le=90, description="Lifetime of a refresh token.")
     login_max_failures: int = Field(
-        5, ge=1, description="Failed logins allowed per account (and per client address) in the window."
+        5, ge=1, description="Failed logins allowed per account in the window (four times as many per client address)."
     )
     login_window_minutes: int = Field(
         15, ge=1, description="Window for counting failed logins; the lockout lasts as long."
