@@ -30,5 +30,7 @@ ensure_venv() {
     "$PY" -m venv "$VENV"
   fi
   echo "==> pip install -e .[$extras]"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$extras]"
+  # (this machine's pip config names local wheel folders that may be absent: drop that noise)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[$extras]" 2>&1 \
+    | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 }
