@@ -30,6 +30,10 @@ def _permissions(dependant: Dependant) -> set[Permission]:
     return found
 
 
+def _citywide(dependant: Dependant) -> bool:
+    return bool(getattr(dependant.call, "citywide", False)) or any(_citywide(s) for s in dependant.dependencies)
+
+
 def _authenticated(dependant: Dependant) -> bool:
     return (
         (dependant.call is not None
@@ -38,10 +42,12 @@ def _authenticated(dependant: Dependant) -> bool:
     )
 
 
-def _routes(app) -> Iterator[tuple[str, str, set[Permission], bool]]:
+def _routes(app, citywide: bool | None = None) -> Iterator[tuple[str, str, set[Permission], bool]]:
     for context in iter_route_contexts(app.routes):
         if isinstance(context.route, APIRoute):
             dependant = context.route.dependant
+            if citywide is not None and _citywide(dependant) != citywide:
+                continue
             for method in sorted(set(context.methods or ()) - {"HEAD"}):
                 yield method, context.path, _permissions(dependant), _authenticated(dependant)
 
@@ -66,7 +72,7 @@ def test_role_access_matches_its_permissions(app, client: TestClient, as_user, r
     headers = as_user(ROLE_USER[role])
     granted = ROLE_PERMISSIONS[role]
     checked = 0
-    for method, path, perms, authenticated in _routes(app):
+    for method, path, perms, authenticated in _routes(app, citywide=False):
         if not authenticated or not perms:
             continue
         res = client.request(method, _concrete(path), headers=headers)
@@ -83,3 +89,12 @@ def test_system_account_access_matches_its_permissions(app, client: TestClient, 
     for method, path, perms, authenticated in _routes(app):
         if authenticated and perms and not perms <= ROLE_PERMISSIONS[Role.SYSTEM]:
             assert client.request(method, _concrete(path), headers=headers).status_code == 403, f"{method} {path}"
+
+
+def test_citywide_data_is_changed_at_city_level_only(app, client: TestClient, as_user) -> None:
+    city_admin, district_admin = as_user("admin_city"), as_user("admin_a")
+    routes = list(_routes(app, citywide=True))
+    assert routes
+    for method, path, _perms, _auth in routes:
+        assert client.request(method, _concrete(path), headers=district_admin).status_code == 403, f"{method} {path}"
+        assert client.request(method, _concrete(path), headers=city_admin).status_code not in (401, 403), path

@@ -67,14 +67,20 @@ def current_principal(
     return principal
 
 
-def require(*permissions: Permission) -> Callable[..., Principal]:
-    """Dependency: the caller must hold every one of ``permissions``."""
+def require(*permissions: Permission, citywide: bool = False) -> Callable[..., Principal]:
+    """Dependency: the caller must hold every one of ``permissions``. ``citywide`` routes change
+    data shared by the whole city (calendar, taxonomy, case causes): only a city-level account
+    may call them, not a district's administrator."""
 
     def check(principal: Principal = Depends(current_principal)) -> Principal:
         missing = [p for p in permissions if not principal.can(p)]
         if missing:
             raise Forbidden(f"your roles lack the permission {', '.join(missing)} / 无此操作权限")
+        if citywide and not principal.citywide:
+            raise Forbidden("city-wide data is changed at city level only / 全市共用数据仅限市级修改")
         return principal
 
-    check.permissions = permissions  # type: ignore[attr-defined]  # read by the access-matrix test
+    # read by the access-matrix test
+    check.permissions = permissions  # type: ignore[attr-defined]
+    check.citywide = citywide  # type: ignore[attr-defined]
     return check

@@ -27,6 +27,11 @@ class Principal:
         return permission in self.permissions
 
     @property
+    def citywide(self) -> bool:
+        """Belongs to the root of the tree (the city itself), not to a district or below."""
+        return self.org_path is not None and self.org_path.count("/") == 2
+
+    @property
     def scope(self) -> Scope:
         """Citizens see no organisation's records (only their own, by explicit ownership)."""
         if self.roles <= {Role.CITIZEN}:
