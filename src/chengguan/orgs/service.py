@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import Session
 
 from chengguan.errors import Conflict, Forbidden, Invalid, NotFound
@@ -66,11 +66,14 @@ def list_orgs(
 
 
 def ancestors(session: Session, org: Organisation) -> list[Organisation]:
-    ids = [int(p) for p in org.path.strip("/").split("/")[:-1] if p]
-    if not ids:
-        return []
-    found = {o.id: o for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
-    return [found[i] for i in ids if i in found]
+    """The chain above ``org``, root first: every organisation whose path is a prefix of its path."""
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(literal(org.path).startswith(Organisation.path), Organisation.id != org.id)
+            .order_by(Organisation.depth)
+        )
+    )
 
 
 def subtree(session: Session, org: Organisation) -> Sequence[Organisation]:
