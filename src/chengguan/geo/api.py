@@ -1,5 +1,252 @@
-"""HTTP endpoints of the geo domain."""
+"""/api/grids (unit grid cells, import, point location) and /api/responsibility-grids."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["geo"])
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, UploadFile
+from sqlalchemy.orm import Session
+
+from chengguan.auth.deps import DbSession, get_settings, require
+from chengguan.auth.principal import Principal
+from chengguan.auth.roles import Permission
+from chengguan.config import Settings
+from chengguan.errors import Invalid, NotFound
+from chengguan.geo import importer, service
+from chengguan.geo.models import AreaClass, GridCell, ResponsibilityGrid
+from chengguan.geo.schemas import (
+    CellIn,
+    CellOut,
+    CellPatch,
+    DutyRef,
+    ImportReport,
+    LocationOut,
+    OrgRef,
+    ResponsibilityIn,
+    ResponsibilityOut,
+    ResponsibilityPatch,
+)
+from chengguan.kit.coords import CRS, convert_point
+from chengguan.kit.geojson import feature, feature_collection, to_geojson
+from chengguan.kit.paging import MAX_LIMIT, Page
+
+router = APIRouter(tags=["grids"])
+READ = Depends(require(Permission.REFERENCE_READ))
+WRITE = Depends(require(Permission.GRIDS_WRITE))
+MAX_FEATURES = 5000  # a map view of the whole city at cell level is more than anyone can read
+BBOX_HELP = "min lon,min lat,max lon,max lat (WGS-84): cells whose bounding box meets it"
+
+
+def parse_bbox(text: str | None) -> service.Bbox | None:
+    if text is None:
+        return None
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(v) for v in text.split(","))
+    except ValueError:
+        raise Invalid("bbox is four numbers: min lon,min lat,max lon,max lat", field="bbox") from None
+    if not (min_lon <= max_lon and min_lat <= max_lat):
+        raise Invalid("bbox minimum exceeds its maximum", field="bbox")
+    return min_lon, min_lat, max_lon, max_lat
+
+
+def cell_out(cell: GridCell) -> CellOut:
+    return CellOut(
+        id=cell.id,
+        code=cell.code,
+        name=cell.name,
+        area_class=AreaClass(cell.area_class),
+        org_id=cell.org_id,
+        area_m2=round(cell.area_m2, 1),
+        active=cell.active,
+        created_at=cell.created_at,
+        updated_at=cell.updated_at,
+        geometry=to_geojson(cell.geometry),
+    )
+
+
+def cell_feature(cell: GridCell) -> dict[str, Any]:
+    return feature(cell.geometry, cell_out(cell).model_dump(mode="json", exclude={"geometry"}), fid=cell.code)
+
+
+# -- unit grid cells ----------------------------------------------------------------------------
+
+
+@router.get("/api/grids", response_model=Page[CellOut])
+def list_cells(
+    session: DbSession,
+    org_id: int | None = Query(None, description="cells in this organisation's subtree"),
+    area_class: AreaClass | None = None,
+    bbox: str | None = Query(None, description=BBOX_HELP),
+    active: bool | None = None,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    _: Principal = READ,
+) -> Page[CellOut]:
+    rows, total = service.list_cells(
+        session, org_id=org_id, area_class=area_class, bbox=parse_bbox(bbox), active=active, limit=limit, offset=offset
+    )
+    return Page(items=[cell_out(c) for c in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/api/grids/features",
+    summary="Cells as a GeoJSON FeatureCollection",
+    response_description="FeatureCollection; 'truncated' is true when more cells matched than 'limit'",
+)
+def cell_features(
+    session: DbSession,
+    bbox: str | None = Query(None, description=BBOX_HELP),
+    org_id: int | None = None,
+    area_class: AreaClass | None = None,
+    limit: int = Query(MAX_FEATURES, ge=1, le=MAX_FEATURES),
+    _: Principal = READ,
+) -> dict[str, Any]:
+    rows, total = service.list_cells(
+        session, org_id=org_id, area_class=area_class, bbox=parse_bbox(bbox), active=True, limit=limit
+    )
+    return {**feature_collection(cell_feature(c) for c in rows), "total": total, "truncated": total > len(rows)}
+
+
+@router.get(
+    "/api/grids/locate", response_model=LocationOut, summary="The cell, community, street and district at a point"
+)
+def locate(
+    session: DbSession,
+    lon: float = Query(ge=-180, le=180),
+    lat: float = Query(ge=-90, le=90),
+    crs: CRS = Query(CRS.WGS84, description="coordinate system of lon/lat; the answer is in WGS-84"),
+    _: Principal = READ,
+) -> LocationOut:
+    lon, lat = convert_point(lon, lat, crs, CRS.WGS84)
+    where = service.locate(session, lon, lat)
+    if where is None:
+        raise NotFound("no grid cell at this point / 该位置不在任何单元网格内", field="lon")
+    return LocationOut(
+        lon=lon,
+        lat=lat,
+        cell_code=where.cell.code,
+        cell_name=where.cell.name,
+        area_class=AreaClass(where.cell.area_class),
+        community=OrgRef.model_validate(where.community),
+        street=OrgRef.model_validate(where.street) if where.street else None,
+        district=OrgRef.model_validate(where.district) if where.district else None,
+        duties=[DutyRef(kind=g.kind, code=g.code, name=g.name, owner_org_id=g.owner_org_id) for g in where.duties],
+    )
+
+
+@router.post(
+    "/api/grids/import",
+    response_model=ImportReport,
+    status_code=201,
+    summary="Import cells from GeoJSON, CSV or XLSX (all or nothing)",
+)
+def import_cells(
+    file: UploadFile,
+    session: DbSession,
+    settings: Settings = Depends(get_settings),
+    _: Principal = WRITE,
+) -> ImportReport:
+    name = file.filename or ""
+    importer.require_supported(name)
+    parsed = importer.read_cells(importer.read_upload(file.file, settings.max_upload_mb), name)
+    return service.import_cells(session, parsed.cells, parsed.labels, refused=parsed.errors)
+
+
+@router.get("/api/grids/{code}", response_model=CellOut)
+def get_cell(code: str, session: DbSession, _: Principal = READ) -> CellOut:
+    return cell_out(service.get_cell(session, code))
+
+
+@router.post("/api/grids", response_model=CellOut, status_code=201)
+def create_cell(body: CellIn, session: DbSession, _: Principal = WRITE) -> CellOut:
+    return cell_out(service.create_cell(session, body))
+
+
+@router.patch("/api/grids/{code}", response_model=CellOut)
+def patch_cell(code: str, body: CellPatch, session: DbSession, _: Principal = WRITE) -> CellOut:
+    return cell_out(service.update_cell(session, service.get_cell(session, code), body))
+
+
+@router.delete("/api/grids/{code}", status_code=204)
+def delete_cell(code: str, session: DbSession, _: Principal = WRITE) -> None:
+    service.delete_cell(session, service.get_cell(session, code))
+
+
+# -- responsibility grids -----------------------------------------------------------------------
+
+
+def responsibility_out(session: Session, grid: ResponsibilityGrid) -> ResponsibilityOut:
+    members = service.member_cells(session, grid)
+    return ResponsibilityOut(
+        id=grid.id,
+        code=grid.code,
+        name=grid.name,
+        kind=grid.kind,
+        org_id=grid.org_id,
+        owner_org_id=grid.owner_org_id,
+        active=grid.active,
+        cell_codes=[code for code, _geom, _area in members],
+        area_m2=round(sum(area for _code, _geom, area in members), 1),
+    )
+
+
+@router.get("/api/responsibility-grids", response_model=Page[ResponsibilityOut], tags=["responsibility grids"])
+def list_responsibility(
+    session: DbSession,
+    kind: str | None = Query(None, max_length=32),
+    owner_org_id: int | None = None,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    _: Principal = READ,
+) -> Page[ResponsibilityOut]:
+    rows, total = service.list_responsibility(session, kind=kind, owner_org_id=owner_org_id, limit=limit, offset=offset)
+    return Page(items=[responsibility_out(session, g) for g in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/api/responsibility-grids/features",
+    summary="Responsibility grids (union of their cells) as a GeoJSON FeatureCollection",
+    tags=["responsibility grids"],
+)
+def responsibility_features(
+    session: DbSession,
+    kind: str | None = Query(None, max_length=32),
+    owner_org_id: int | None = None,
+    limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT),
+    _: Principal = READ,
+) -> dict[str, Any]:
+    rows, total = service.list_responsibility(session, kind=kind, owner_org_id=owner_org_id, limit=limit)
+    features = (
+        feature(
+            service.responsibility_geometry(session, g),
+            responsibility_out(session, g).model_dump(exclude={"cell_codes"}),
+            fid=g.code,
+        )
+        for g in rows
+    )
+    return {**feature_collection(features), "total": total, "truncated": total > len(rows)}
+
+
+@router.get("/api/responsibility-grids/{code}", response_model=ResponsibilityOut, tags=["responsibility grids"])
+def get_responsibility(code: str, session: DbSession, _: Principal = READ) -> ResponsibilityOut:
+    return responsibility_out(session, service.get_responsibility(session, code))
+
+
+@router.post(
+    "/api/responsibility-grids", response_model=ResponsibilityOut, status_code=201, tags=["responsibility grids"]
+)
+def create_responsibility(body: ResponsibilityIn, session: DbSession, _: Principal = WRITE) -> ResponsibilityOut:
+    return responsibility_out(session, service.create_responsibility(session, body))
+
+
+@router.patch("/api/responsibility-grids/{code}", response_model=ResponsibilityOut, tags=["responsibility grids"])
+def patch_responsibility(
+    code: str, body: ResponsibilityPatch, session: DbSession, _: Principal = WRITE
+) -> ResponsibilityOut:
+    grid = service.update_responsibility(session, service.get_responsibility(session, code), body)
+    return responsibility_out(session, grid)
+
+
+@router.delete("/api/responsibility-grids/{code}", status_code=204, tags=["responsibility grids"])
+def delete_responsibility(code: str, session: DbSession, _: Principal = WRITE) -> None:
+    service.delete_responsibility(session, service.get_responsibility(session, code))
