@@ -76,6 +76,16 @@ class Forbidden(ChengguanError):
     title = "Forbidden"
 
 
+class ContentTooLarge(ChengguanError):
+    status = 413
+    title = "Content too large"
+
+
+class UnsupportedMediaType(ChengguanError):
+    status = 415
+    title = "Unsupported media type"
+
+
 class TooManyRequests(ChengguanError):
     status = 429
     title = "Too many requests"

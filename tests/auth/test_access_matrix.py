@@ -35,10 +35,8 @@ def _citywide(dependant: Dependant) -> bool:
 
 
 def _authenticated(dependant: Dependant) -> bool:
-    return (
-        (dependant.call is not None
-        and dependant.call.__name__ == "current_principal")
-        or any(_authenticated(sub) for sub in dependant.dependencies)
+    return (dependant.call is not None and dependant.call.__name__ == "current_principal") or any(
+        _authenticated(sub) for sub in dependant.dependencies
     )
 
 

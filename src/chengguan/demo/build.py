@@ -10,6 +10,7 @@ documented demo password. Hashing ~130 argon2id passwords is most of its ~30 s.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from chengguan.auth import service as auth_service
 from chengguan.auth.models import User
+from chengguan.auth.passwords import hash_password
 from chengguan.auth.roles import ROLE_LABELS, Role
 from chengguan.auth.schemas import UserIn
 from chengguan.calendar import service as calendar_service
@@ -193,7 +195,13 @@ def _person(
             roles=[role],
             org_id=org.id if org else None,
         ),
+        hasher=_demo_hash,
     )
+
+
+# Every demo account shares the documented password, so one argon2 hash serves them all:
+# ~150 hashes would cost 15–20 s of the demo command and protect nothing that is not public.
+_demo_hash = functools.cache(hash_password)
 
 
 def _district_slug(district: Area) -> str:

@@ -16,8 +16,8 @@ from chengguan.dispatch.models import Basis, ResponsibilityRule
 from chengguan.dispatch.resolver import Resolution, Unit, resolve_owner
 from chengguan.dispatch.schemas import ResolutionOut, RuleIn, RuleOut, RulePatch, UnitOut
 from chengguan.kit.paging import MAX_LIMIT, Page
+from chengguan.kit.uploads import read_upload
 from chengguan.taxonomy.schemas import ImportResult
-from chengguan.taxonomy.uploads import read_upload
 
 router = APIRouter(prefix="/api/responsibility", tags=["responsibility"])
 READ = Depends(require(Permission.REFERENCE_READ))
@@ -130,5 +130,5 @@ def import_rules(
     settings: Settings = Depends(get_settings),
     _: Principal = WRITE,
 ) -> ImportResult:
-    data = read_upload(file, settings.max_upload_mb * 2**20)
+    data = read_upload(file.file, file.filename or "", settings.max_upload_mb)
     return service.import_file(session, data, file.filename or "upload")

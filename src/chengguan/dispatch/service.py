@@ -16,11 +16,11 @@ from chengguan.dispatch.schemas import RuleIn, RulePatch
 from chengguan.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from chengguan.geo.models import GridCell
 from chengguan.kit.tabular import Row, read_table
+from chengguan.kit.uploads import RowErrors, invalid, parse_flag, validation_errors
 from chengguan.orgs import service as orgs_service
 from chengguan.orgs.models import AREA_KINDS, Organisation, OrgKind
 from chengguan.taxonomy.models import Category
 from chengguan.taxonomy.schemas import ImportResult
-from chengguan.taxonomy.uploads import RowErrors, invalid, parse_flag, validation_errors
 
 # Template columns of the list; the names of category, area and unit are for people and ignored.
 FIELD_COLUMNS = {

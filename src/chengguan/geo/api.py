@@ -29,6 +29,7 @@ from chengguan.geo.schemas import (
 from chengguan.kit.coords import CRS, convert_point
 from chengguan.kit.geojson import feature, feature_collection, to_geojson
 from chengguan.kit.paging import MAX_LIMIT, Page
+from chengguan.kit.uploads import read_upload
 
 router = APIRouter(tags=["grids"])
 READ = Depends(require(Permission.REFERENCE_READ))
@@ -120,7 +121,7 @@ def locate(
     lon, lat = convert_point(lon, lat, crs, CRS.WGS84)
     where = service.locate(session, lon, lat)
     if where is None:
-        raise NotFound("no grid cell at this point / 该位置不在任何单元网格内", field="lon")
+        raise NotFound("no grid cell of your jurisdiction at this point / 该位置不在您辖区的单元网格内", field="lon")
     return LocationOut(
         lon=lon,
         lat=lat,
@@ -147,8 +148,7 @@ def import_cells(
     _: Principal = WRITE,
 ) -> ImportReport:
     name = file.filename or ""
-    importer.require_supported(name)
-    parsed = importer.read_cells(importer.read_upload(file.file, settings.max_upload_mb), name)
+    parsed = importer.read_cells(read_upload(file.file, name, settings.max_upload_mb, importer.SUFFIXES), name)
     return service.import_cells(session, parsed.cells, parsed.labels, refused=parsed.errors)
 
 

@@ -7,30 +7,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePath
-from typing import Any, BinaryIO
+from typing import Any
 
 from pydantic import ValidationError
 
-from chengguan.errors import ChengguanError, FieldError, Invalid
+from chengguan.errors import FieldError, Invalid
 from chengguan.geo.schemas import CellIn
 from chengguan.kit.tabular import read_table
+from chengguan.kit.uploads import TABLE_SUFFIXES, require_suffix
 
 GEOJSON_SUFFIXES = frozenset({".geojson", ".json"})
-TABLE_SUFFIXES = frozenset({".csv", ".xlsx", ".xlsm"})
 SUFFIXES = GEOJSON_SUFFIXES | TABLE_SUFFIXES
 COLUMNS = ("code", "name", "area_class")
 GEOMETRY_COLUMNS = ("wkt", "geojson")
-
-
-class UnsupportedType(ChengguanError):
-    status = 415
-    title = "Unsupported media type"
-
-
-class TooLarge(ChengguanError):
-    status = 413
-    title = "Content too large"
 
 
 @dataclass
@@ -53,27 +42,9 @@ class CellFile:
             self.errors += [FieldError(f"{label}: {name}", msg) for name, msg in sorted(by_field.items())]
 
 
-def require_supported(filename: str) -> str:
-    """The file's suffix, or 415 for a type this importer does not read."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix not in SUFFIXES:
-        expected = ", ".join(sorted(SUFFIXES))
-        raise UnsupportedType(f"unsupported file type {suffix or filename!r}; send {expected}", field="file")
-    return suffix
-
-
-def read_upload(stream: BinaryIO, limit_mb: int) -> bytes:
-    """At most ``limit_mb`` megabytes of an upload; 413 past that, without reading it all."""
-    limit = limit_mb * 1024 * 1024
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise TooLarge(f"file larger than {limit_mb} MB / 文件过大", field="file")
-    return data
-
-
 def read_cells(data: bytes, filename: str) -> CellFile:
     """Cells of a ``.geojson``/``.json``, ``.csv`` or ``.xlsx`` file."""
-    if require_supported(filename) in GEOJSON_SUFFIXES:
+    if require_suffix(filename, SUFFIXES) in GEOJSON_SUFFIXES:
         return _from_geojson(data)
     return _from_table(data, filename)
 

@@ -13,6 +13,7 @@ from chengguan.auth.roles import Permission
 from chengguan.config import Settings
 from chengguan.geo.models import AreaClass
 from chengguan.kit.paging import MAX_LIMIT, Page
+from chengguan.kit.uploads import read_upload
 from chengguan.taxonomy import service
 from chengguan.taxonomy.models import Category, CategoryKind, CategoryLevel, LimitUnit
 from chengguan.taxonomy.schemas import (
@@ -24,7 +25,6 @@ from chengguan.taxonomy.schemas import (
     ImportResult,
     TimeLimitOut,
 )
-from chengguan.taxonomy.uploads import read_upload
 
 router = APIRouter(prefix="/api/taxonomy", tags=["taxonomy"])
 READ = Depends(require(Permission.REFERENCE_READ))
@@ -127,7 +127,7 @@ def import_categories(
     settings: Settings = Depends(get_settings),
     _: Principal = WRITE,
 ) -> ImportResult:
-    data = read_upload(file, settings.max_upload_mb * 2**20)
+    data = read_upload(file.file, file.filename or "", settings.max_upload_mb)
     return service.import_file(session, data, file.filename or "upload")
 
 

@@ -15,6 +15,7 @@ from chengguan.db import Base
 from chengguan.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from chengguan.geo.models import AreaClass
 from chengguan.kit.tabular import Row, read_table
+from chengguan.kit.uploads import RowErrors, invalid, refuse, validation_errors
 from chengguan.legal.models import CaseCause
 from chengguan.orgs import service as orgs_service
 from chengguan.taxonomy import template
@@ -32,7 +33,6 @@ from chengguan.taxonomy.models import (
 )
 from chengguan.taxonomy.schemas import CategoryIn, CategoryPatch, FilingConditionIn, ImportResult, TimeLimitIn
 from chengguan.taxonomy.template import TemplateRow
-from chengguan.taxonomy.uploads import RowErrors, invalid, refuse, validation_errors
 
 SEED = Path(__file__).parent / "data" / "taxonomy_standard.csv"
 

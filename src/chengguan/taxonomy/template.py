@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from chengguan.geo.models import AreaClass
 from chengguan.kit.tabular import Row
+from chengguan.kit.uploads import RowErrors, parse_flag, validation_errors
 from chengguan.taxonomy.models import (
     KIND_LABELS,
     UNIT_LABELS,
@@ -26,7 +27,6 @@ from chengguan.taxonomy.models import (
     level_of,
 )
 from chengguan.taxonomy.schemas import CategoryIn, TimeLimitIn
-from chengguan.taxonomy.uploads import RowErrors, parse_flag, validation_errors
 
 KIND = "类型"
 MAJOR_CODE = "大类代码"

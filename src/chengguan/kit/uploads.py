@@ -1,38 +1,38 @@
 """Imported files: refused by size (413) and type (415) before they are parsed; every bad row
-collected so an all-or-nothing import reports them all at once; yes/no cells. Nothing here knows
-the taxonomy: the responsibility-list import uses it too."""
+collected so an all-or-nothing import reports them all at once; yes/no cells."""
 
 from __future__ import annotations
 
-from fastapi import UploadFile
+from pathlib import PurePath
+from typing import BinaryIO
+
 from pydantic import ValidationError
 
-from chengguan.errors import ChengguanError, FieldError, Invalid
+from chengguan.errors import ContentTooLarge, FieldError, Invalid, UnsupportedMediaType
 
-ACCEPTED_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+TABLE_SUFFIXES = frozenset({".csv", ".xlsx", ".xlsm"})
 YES = frozenset({"是", "启用", "1", "true", "yes", "y", ""})  # an empty cell keeps the default: active
 NO = frozenset({"否", "停用", "0", "false", "no", "n"})
 
 
-class ContentTooLarge(ChengguanError):
-    status = 413
-    title = "Content too large"
-
-
-class UnsupportedMediaType(ChengguanError):
-    status = 415
-    title = "Unsupported media type"
-
-
-def read_upload(file: UploadFile, max_bytes: int) -> bytes:
-    name = file.filename or ""
-    if not name.lower().endswith(ACCEPTED_SUFFIXES):
+def require_suffix(filename: str, accepted: frozenset[str] = TABLE_SUFFIXES) -> str:
+    """The file's suffix, or 415 for a type the importer does not read."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in accepted:
+        expected = ", ".join(sorted(accepted))
         raise UnsupportedMediaType(
-            f"unsupported file type {name!r}; send .csv or .xlsx / 请上传 CSV 或 XLSX", field="file"
+            f"unsupported file type {filename!r}; send {expected} / 文件类型不支持", field="file"
         )
-    data = file.file.read(max_bytes + 1)  # one byte more than allowed tells "too large" without reading it all
-    if len(data) > max_bytes:
-        raise ContentTooLarge(f"file larger than {max_bytes // 2**20} MB / 文件过大", field="file")
+    return suffix
+
+
+def read_upload(stream: BinaryIO, filename: str, limit_mb: int, accepted: frozenset[str] = TABLE_SUFFIXES) -> bytes:
+    """The upload's bytes after its type is checked; 413 past ``limit_mb`` without reading it all."""
+    require_suffix(filename, accepted)
+    limit = limit_mb * 2**20
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ContentTooLarge(f"file larger than {limit_mb} MB / 文件过大", field="file")
     return data
 
 
