@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,7 +17,7 @@ def _deadline(client: TestClient, headers: dict[str, str], start: str, amount: f
     return res.json()
 
 
-def _field(res: httpx.Response) -> str:
+def _field(res: httpx2.Response) -> str:
     assert res.status_code == 422, res.text
     assert res.headers["content-type"].startswith("application/problem+json")
     return res.json()["errors"][0]["field"]
