@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from chengguan.config import Settings
+
 BIN = Path(sys.executable).parent
 
 
@@ -70,3 +72,9 @@ def test_production_refuses_a_placeholder_secret(tmp_path: Path) -> None:
     env = {"CHENGGUAN_ENV": "production", "CHENGGUAN_DATA_DIR": str(tmp_path)}
     res = _run(str(BIN / "chengguan"), "settings", env=env)
     assert res.returncode != 0 and "CHENGGUAN_SECRET_KEY" in res.stderr
+
+
+def test_dev_makes_its_own_secret_once_and_keeps_it_private(tmp_path: Path) -> None:
+    first = Settings(env="dev", data_dir=tmp_path).signing_key
+    assert len(first) >= 32 and Settings(env="dev", data_dir=tmp_path).signing_key == first
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0

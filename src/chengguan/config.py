@@ -5,7 +5,9 @@ Every field is documented here and listed by ``chengguan settings``; the README 
 
 from __future__ import annotations
 
-from functools import lru_cache
+import os
+import secrets
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -14,7 +16,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-not-for-production"})
-DEV_SECRET = "dev-secret-not-for-production"
+SECRET_FILE = "secret.key"
 
 
 class Settings(BaseSettings):
@@ -34,10 +36,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the operational store. Default: SQLite file "
         "<data_dir>/chengguan.db. Production: postgresql+psycopg://user:pass@host/db.",
     )
-    secret_key: str = Field(
-        DEV_SECRET,
-        description="Key that signs access tokens. Refused if it is a placeholder outside dev; "
-        "use at least 32 random bytes, e.g. `python -c 'import secrets;print(secrets.token_urlsafe(48))'`.",
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs access tokens; at least 32 characters, e.g. "
+        "`python -c 'import secrets;print(secrets.token_urlsafe(48))'`. Required outside dev (a placeholder "
+        "is refused); in dev, when unset, a random key is made once and kept in <data_dir>/secret.key.",
     )
     timezone: str = Field(
         "Asia/Shanghai",
@@ -64,13 +67,27 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
-        if self.env != "dev" and (self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 32):
+        key = self.secret_key or ""
+        if self.env != "dev" and (key in PLACEHOLDER_SECRETS or len(key) < 32):
             raise ValueError(
                 "CHENGGUAN_SECRET_KEY is a placeholder or shorter than 32 characters; "
                 f"set a random secret before running with CHENGGUAN_ENV={self.env}"
             )
         ZoneInfo(self.timezone)  # raises on an unknown zone
         return self
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The configured secret, or in dev this installation's own random one (made once)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / SECRET_FILE
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def db_url(self) -> str:

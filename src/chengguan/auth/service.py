@@ -61,7 +61,7 @@ def _active_user(session: Session, user_id: int) -> User:
 
 
 def authenticate_token(session: Session, settings: Settings, token: str) -> Principal:
-    return principal_of(session, _active_user(session, tokens.decode_access_token(settings.secret_key, token)))
+    return principal_of(session, _active_user(session, tokens.decode_access_token(settings.signing_key, token)))
 
 
 def authenticate_api_key(session: Session, key: str) -> Principal:
@@ -130,7 +130,7 @@ def issue_tokens(session: Session, settings: Settings, user: User, family: str |
             expires_at=now + dt.timedelta(days=settings.refresh_token_days),
         )
     )
-    access = tokens.issue_access_token(settings.secret_key, user.id, settings.access_token_minutes, now)
+    access = tokens.issue_access_token(settings.signing_key, user.id, settings.access_token_minutes, now)
     return TokenPair(access, refresh, settings.access_token_minutes * 60)
 
 
