@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from chengguan import migrate
 from chengguan.app import create_app
 from chengguan.audit import platform_actor
-from chengguan.config import Settings
+from chengguan.config import Settings, get_settings
 from chengguan.db import create_engine, make_sessionmaker, unit_of_work
 from tests.factories import SampleCity, build_test_city
 
@@ -96,6 +96,16 @@ def as_user(client: TestClient):
         return cache[username]
 
     return headers
+
+
+@pytest.fixture
+def cli_store(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process CLI commands (Typer's CliRunner) run against the test store."""
+    monkeypatch.setenv("CHENGGUAN_DATABASE_URL", settings.db_url)
+    monkeypatch.setenv("CHENGGUAN_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

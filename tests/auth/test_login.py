@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from chengguan.auth import service
+from chengguan.auth.roles import Role
+from chengguan.auth.schemas import UserIn
 from tests.conftest import PASSWORD, login
 from tests.factories import SampleCity
 
@@ -25,10 +28,6 @@ def test_wrong_password_is_401_problem_naming_the_field(client: TestClient) -> N
 
 
 def test_login_is_throttled_after_repeated_failures(client: TestClient, platform_session) -> None:
-    from chengguan.auth import service
-    from chengguan.auth.roles import Role
-    from chengguan.auth.schemas import UserIn
-
     service.create_user(
         platform_session, UserIn(username="throttled", display_name="t", password=PASSWORD, roles=[Role.CITIZEN])
     )

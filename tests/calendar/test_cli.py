@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from chengguan.cli import app as cli
-from chengguan.config import get_settings
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(settings, seeded, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CHENGGUAN_DATABASE_URL", settings.db_url)
-    monkeypatch.setenv("CHENGGUAN_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def cli_env(cli_store: None, seeded) -> None:
+    """The CLI on the test store, with this domain's data in it."""
 
 
 def test_show_prints_the_days_and_the_status(cli_env) -> None:

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from chengguan.cli import app as cli
-from chengguan.config import get_settings
 from tests.geo.conftest import SampleGrid, quadrants
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(settings, grid: SampleGrid, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CHENGGUAN_DATABASE_URL", settings.db_url)
-    monkeypatch.setenv("CHENGGUAN_DATA_DIR", str(settings.data_dir))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def cli_env(cli_store: None, grid: SampleGrid) -> None:
+    """The CLI on the test store, with this domain's data in it."""
 
 
 def test_import_refuses_a_bad_file_with_line_numbers_then_takes_a_good_one(
