@@ -8,9 +8,13 @@ from chengguan import health
 from chengguan.auth import api as auth_api
 from chengguan.auth import audit_api
 from chengguan.calendar import api as calendar_api
+from chengguan.cases import api as cases_api
 from chengguan.dispatch import api as dispatch_api
+from chengguan.evidence import api as evidence_api
 from chengguan.geo import api as geo_api
+from chengguan.intake import api as intake_api
 from chengguan.legal import api as legal_api
+from chengguan.open311 import api as open311_api
 from chengguan.orgs import api as orgs_api
 from chengguan.taxonomy import api as taxonomy_api
 
@@ -24,4 +28,8 @@ routers: list[APIRouter] = [
     taxonomy_api.router,
     dispatch_api.router,
     calendar_api.router,
+    cases_api.router,
+    intake_api.router,
+    evidence_api.router,
+    open311_api.router,
 ]

@@ -11,7 +11,9 @@ from chengguan.calendar import cli as calendar_cli
 from chengguan.config import Settings, get_settings
 from chengguan.demo import cli as demo_cli
 from chengguan.dispatch import cli as dispatch_cli
+from chengguan.evidence import cli as evidence_cli
 from chengguan.geo import cli as geo_cli
+from chengguan.intake import import_cli, model_cli
 from chengguan.legal import cli as legal_cli
 from chengguan.taxonomy import cli as taxonomy_cli
 
@@ -24,6 +26,10 @@ app.add_typer(legal_cli.app, name="legal")
 app.add_typer(taxonomy_cli.app, name="taxonomy")
 app.add_typer(dispatch_cli.app, name="responsibility")
 app.add_typer(calendar_cli.app, name="calendar")
+app.add_typer(evidence_cli.app, name="evidence")
+app.add_typer(model_cli.app, name="model")
+# `chengguan import --profile nyc311 FILE` is a single command: the sub-app registers it as its callback.
+app.add_typer(import_cli.app, name="import")
 # `chengguan demo` is a single command: the demo sub-app registers it as its callback.
 app.add_typer(demo_cli.app, name="demo")
 

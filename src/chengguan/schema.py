@@ -3,9 +3,12 @@
 from chengguan import audit
 from chengguan.auth import models as auth_models
 from chengguan.calendar import models as calendar_models
+from chengguan.cases import models as cases_models
 from chengguan.db import Base
 from chengguan.dispatch import models as dispatch_models
+from chengguan.evidence import models as evidence_models
 from chengguan.geo import models as geo_models
+from chengguan.intake import models as intake_models
 from chengguan.legal import models as legal_models
 from chengguan.orgs import models as orgs_models
 from chengguan.taxonomy import models as taxonomy_models
@@ -15,8 +18,11 @@ __all__ = [
     "audit",
     "auth_models",
     "calendar_models",
+    "cases_models",
     "dispatch_models",
+    "evidence_models",
     "geo_models",
+    "intake_models",
     "legal_models",
     "orgs_models",
     "taxonomy_models",

@@ -1,0 +1,5 @@
+"""HTTP endpoints of the cases domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["cases"])

@@ -1,0 +1,5 @@
+"""HTTP endpoints of the evidence domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["evidence"])
