@@ -5,6 +5,7 @@ from sqlalchemy import Connection
 
 from chengguan.auth import scoping  # noqa: F401 - registers listeners before any session exists
 from chengguan.db import create_engine
+from chengguan.migrations.ddl import add_table_ddl
 from chengguan.schema import Base
 
 config = context.config
@@ -28,6 +29,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        process_revision_directives=add_table_ddl(target_metadata),
     )
     with context.begin_transaction():
         context.run_migrations()

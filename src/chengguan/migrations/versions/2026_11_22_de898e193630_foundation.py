@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: f17d5890b96b
+Revision ID: de898e193630
 Revises: 
-Create Date: 2026-11-22 05:05:56.374558
+Create Date: 2026-11-22 05:29:18.791984
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = 'f17d5890b96b'
+revision: str = 'de898e193630'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
