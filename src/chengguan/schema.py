@@ -1,6 +1,6 @@
 """Imports every domain's models so ``Base.metadata`` is the whole schema (Alembic, tests)."""
 
-from chengguan import audit
+from chengguan import audit, revisions
 from chengguan.auth import models as auth_models
 from chengguan.calendar import models as calendar_models
 from chengguan.cases import models as cases_models
@@ -16,6 +16,7 @@ from chengguan.taxonomy import models as taxonomy_models
 __all__ = [
     "Base",
     "audit",
+    "revisions",
     "auth_models",
     "calendar_models",
     "cases_models",

@@ -48,21 +48,27 @@ class Permission(enum.StrEnum):
     USERS_READ = "users:read"
     USERS_WRITE = "users:write"
     AUDIT_READ = "audit:read"
+    REPORT_CREATE = "reports:create"  # submit a report (诉求/线索) from any channel
+    REPORT_REVIEW = "reports:review"  # the clerk's queue: classify, merge, accept or reject
+    EVENT_READ = "events:read"
+    DISPATCH = "events:dispatch"  # dispatch, override, resolve 会商
 
 
-_STAFF_READ = frozenset({Permission.REFERENCE_READ, Permission.LEGAL_READ})
+_STAFF_READ = frozenset({Permission.REFERENCE_READ, Permission.LEGAL_READ, Permission.EVENT_READ})
+_REPORT = frozenset({Permission.REPORT_CREATE})
+_DESK = _STAFF_READ | _REPORT | {Permission.REPORT_REVIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.CITIZEN: frozenset({Permission.LEGAL_READ}),
-    Role.CLERK: _STAFF_READ,
-    Role.SHIFT_LEADER: _STAFF_READ,
-    Role.DISPATCHER: _STAFF_READ,
-    Role.OFFICER: _STAFF_READ,
+    Role.CITIZEN: frozenset({Permission.LEGAL_READ}) | _REPORT,
+    Role.CLERK: _DESK,
+    Role.SHIFT_LEADER: _DESK | {Permission.DISPATCH},
+    Role.DISPATCHER: _STAFF_READ | {Permission.DISPATCH},
+    Role.OFFICER: _STAFF_READ | _REPORT,
     Role.LEGAL_REVIEWER: _STAFF_READ,
-    Role.SUPERVISOR: _STAFF_READ | {Permission.AUDIT_READ, Permission.USERS_READ},
+    Role.SUPERVISOR: _STAFF_READ | _REPORT | {Permission.AUDIT_READ, Permission.USERS_READ},
     Role.ANALYST: _STAFF_READ,
     Role.ADMIN: frozenset(Permission),
-    Role.SYSTEM: _STAFF_READ,
+    Role.SYSTEM: frozenset({Permission.REFERENCE_READ}) | _REPORT,
 }
 
 

@@ -45,6 +45,7 @@ ALLOWED_PARENTS: dict[OrgKind, frozenset[OrgKind]] = {
 
 class Organisation(Base):
     __tablename__ = "organisations"
+    __revision__ = "orgs"  # cached by the dispatch rule book
     __audit_exclude__ = frozenset({"path", "depth", "updated_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -72,6 +72,7 @@ def category_key(kind: CategoryKind | str, code: str) -> str:
 
 class Category(Base):
     __tablename__ = "categories"
+    __revision__ = "taxonomy"  # cached by the dispatch rule book and the intake pipeline
     __audit_exclude__ = frozenset({"updated_at"})
     __table_args__ = (UniqueConstraint("kind", "code"),)
 
@@ -132,6 +133,7 @@ class TimeLimit(Base):
     """处置时限 of a 小类 in cells of one area class."""
 
     __tablename__ = "category_time_limits"
+    __revision__ = "taxonomy"  # cached by the dispatch rule book and the intake pipeline
     __table_args__ = (UniqueConstraint("category_id", "area_class"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

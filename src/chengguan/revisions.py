@@ -1,0 +1,54 @@
+"""Named change counters that let every process know when its in-memory caches are stale.
+
+A model declares ``__revision__ = "responsibility"``; any ORM insert, update or delete of it
+bumps that counter in the same transaction (a flush listener, so no service can forget). Bulk
+Core writes call :func:`bump` themselves. Caches key on :func:`tokens`: the token is random,
+not the counter, so a cache built inside a transaction that rolled back is never mistaken for
+a state another process commits later.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import String, event, insert, select, update
+from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
+
+from chengguan.db import Base
+
+
+class Revision(Base):
+    __tablename__ = "revisions"
+    __audit__ = False  # the changes themselves are audited
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    counter: Mapped[int] = mapped_column(default=0)
+    token: Mapped[str] = mapped_column(String(32))
+
+
+def bump(session: Session, name: str) -> int:
+    token = uuid.uuid4().hex
+    stmt = update(Revision).where(Revision.name == name).values(counter=Revision.counter + 1, token=token)
+    counter = session.scalar(stmt.returning(Revision.counter).execution_options(synchronize_session=False))
+    if counter is None:
+        session.execute(insert(Revision).values(name=name, counter=1, token=token))
+        return 1
+    return int(counter)
+
+
+def tokens(session: Session, *names: str) -> tuple[str, ...]:
+    """The current tokens of ``names`` ("" for a counter never bumped), in that order."""
+    rows = session.execute(select(Revision.name, Revision.token).where(Revision.name.in_(names)))
+    found = {name: token for name, token in rows}
+    return tuple(found.get(name, "") for name in names)
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_declared(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
+    names = {
+        name
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if (name := getattr(type(obj), "__revision__", None))
+    }
+    for name in sorted(names):
+        bump(session, name)
