@@ -18,7 +18,9 @@ from chengguan.app import create_app
 from chengguan.audit import platform_actor
 from chengguan.config import Settings, get_settings
 from chengguan.db import create_engine, make_sessionmaker, unit_of_work
-from tests.factories import SampleCity, build_test_city
+from chengguan.legal import service as legal_service
+from chengguan.taxonomy import service as taxonomy_service
+from tests.factories import SampleCity, SampleGrid, build_test_city, build_test_grid
 
 PG_URL = os.environ.get("CHENGGUAN_TEST_DATABASE_URL")
 PASSWORD = "Passw0rd-test"
@@ -64,6 +66,20 @@ def app(settings: Settings):
 def city(app) -> SampleCity:
     with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
         return build_test_city(session, PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def grid(app, city: SampleCity) -> SampleGrid:
+    with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+        return build_test_grid(session, city)
+
+
+@pytest.fixture(scope="session")
+def seeded(app) -> int:
+    """The number of categories in the shipped taxonomy, loaded into the session's database."""
+    with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+        legal_service.load_causes(session)
+        return taxonomy_service.load_seed(session)
 
 
 @pytest.fixture

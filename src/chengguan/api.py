@@ -10,6 +10,7 @@ from chengguan.auth import audit_api
 from chengguan.calendar import api as calendar_api
 from chengguan.cases import api as cases_api
 from chengguan.dispatch import api as dispatch_api
+from chengguan.dispatch import desk_api
 from chengguan.evidence import api as evidence_api
 from chengguan.geo import api as geo_api
 from chengguan.intake import api as intake_api
@@ -27,6 +28,7 @@ routers: list[APIRouter] = [
     legal_api.router,
     taxonomy_api.router,
     dispatch_api.router,
+    desk_api.router,
     calendar_api.router,
     cases_api.router,
     intake_api.router,

@@ -56,10 +56,18 @@ class Settings(BaseSettings):
         15, ge=1, description="Window for counting failed logins; the lockout lasts as long."
     )
     max_upload_mb: int = Field(20, ge=1, description="Largest accepted upload (imports, attachments).")
+    evidence_max_mb: int = Field(
+        500, ge=1, description="Largest accepted evidence file (video from body cameras is large)."
+    )
     demo_password: str = Field(
         "Demo@2026",
         description="Password given to every demo user by `chengguan demo` (documented in the README; "
         "never use the demo city in production).",
+    )
+    auto_dispatch: bool = Field(
+        True,
+        description="Dispatch new events automatically by the responsibility list (自动派遣); off, every "
+        "event waits for a dispatcher.",
     )
     host: str = Field("127.0.0.1", description="Address `chengguan serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `chengguan serve` listens on.")

@@ -16,7 +16,6 @@ from chengguan.taxonomy import models as taxonomy_models
 __all__ = [
     "Base",
     "audit",
-    "revisions",
     "auth_models",
     "calendar_models",
     "cases_models",
@@ -26,5 +25,6 @@ __all__ = [
     "intake_models",
     "legal_models",
     "orgs_models",
+    "revisions",
     "taxonomy_models",
 ]

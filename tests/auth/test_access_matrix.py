@@ -18,7 +18,19 @@ from fastapi.testclient import TestClient
 
 from chengguan.auth.roles import ROLE_PERMISSIONS, Permission, Role
 
-PUBLIC = {"/health", "/ready", "/api/auth/token", "/api/auth/refresh", "/api/auth/logout"}
+PUBLIC = {
+    "/health",
+    "/ready",
+    "/api/auth/token",
+    "/api/auth/refresh",
+    "/api/auth/logout",
+    # what outside witnesses mirror and check: hashes, signatures and public keys only
+    "/api/evidence/sth",
+    "/api/evidence/sth/latest",
+    "/api/evidence/keys",
+    "/api/evidence/proof/inclusion",
+    "/api/evidence/proof/consistency",
+}
 ROLE_USER = {role: f"{role.value}_a" for role in Role if role not in {Role.OFFICER, Role.SYSTEM}}
 ROLE_USER[Role.OFFICER] = "officer_a1"
 

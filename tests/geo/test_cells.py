@@ -10,8 +10,7 @@ from chengguan.db import create_engine, make_sessionmaker, unit_of_work
 from chengguan.geo import service
 from chengguan.geo.schemas import CellIn, CellPatch
 from chengguan.kit.coords import CRS, convert_point
-from tests.factories import SampleCity
-from tests.geo.conftest import SampleGrid
+from tests.factories import SampleCity, SampleGrid
 
 
 def problem_fields(res) -> list[str]:

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chengguan.cli import app as cli
-from tests.geo.conftest import SampleGrid, quadrants
+from tests.factories import SampleGrid, quadrants
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from chengguan.audit import AuditEntry, platform_actor
 from chengguan.db import unit_of_work
 from chengguan.geo.models import GridCell
-from tests.geo.conftest import SampleGrid, quadrants
+from tests.factories import SampleGrid, quadrants
 
 EMPTY_BOX = (116.2, 40.0, 116.4, 40.1)  # 南镇二社区, no cells yet
 

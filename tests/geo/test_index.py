@@ -48,8 +48,10 @@ def voronoi(seeds: list[tuple[float, float]]) -> list[Polygon]:
     return [c for c in cells if not c.is_empty and c.area > 0]
 
 
+# Seeds on a 1/1000 lattice: real cells are metres wide, and arbitrary floats make slivers
+# narrower than a double's rounding, where no two exact predicates agree on a boundary point.
 seeds_strategy = st.lists(
-    st.tuples(st.floats(0, 1, allow_nan=False), st.floats(0, 1, allow_nan=False)),
+    st.tuples(st.integers(0, 1000), st.integers(0, 1000)).map(lambda t: (t[0] / 1000, t[1] / 1000)),
     min_size=2,
     max_size=40,
     unique=True,

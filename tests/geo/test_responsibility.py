@@ -13,8 +13,7 @@ from chengguan.audit import platform_actor
 from chengguan.db import unit_of_work
 from chengguan.geo import service
 from chengguan.geo.models import ResponsibilityGrid
-from tests.factories import SampleCity
-from tests.geo.conftest import SampleGrid
+from tests.factories import SampleCity, SampleGrid
 
 
 @pytest.fixture

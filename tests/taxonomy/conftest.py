@@ -8,26 +8,13 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from chengguan.audit import platform_actor
-from chengguan.db import unit_of_work
-from chengguan.legal import service as legal_service
-from chengguan.taxonomy import service
 from chengguan.taxonomy.template import COLUMNS
 
 LIMITS = {"A": {"amount": 4, "unit": "working_hours"}, "B": {"amount": 1, "unit": "working_days"}}
 FULL_LIMITS = {**LIMITS, "C": {"amount": 3, "unit": "calendar_days"}}
-
-
-@pytest.fixture(scope="session")
-def seeded(app) -> int:
-    """The number of categories in the shipped taxonomy, loaded into the session's database."""
-    with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
-        legal_service.load_causes(session)
-        return service.load_seed(session)
 
 
 def minor_body(kind: str, code: str, **overrides: Any) -> dict[str, Any]:

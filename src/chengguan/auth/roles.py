@@ -52,23 +52,28 @@ class Permission(enum.StrEnum):
     REPORT_REVIEW = "reports:review"  # the clerk's queue: classify, merge, accept or reject
     EVENT_READ = "events:read"
     DISPATCH = "events:dispatch"  # dispatch, override, resolve 会商
+    EVIDENCE_READ = "evidence:read"
+    EVIDENCE_WRITE = "evidence:write"  # collect evidence, issue signed tree heads
 
 
-_STAFF_READ = frozenset({Permission.REFERENCE_READ, Permission.LEGAL_READ, Permission.EVENT_READ})
+_STAFF_READ = frozenset(
+    {Permission.REFERENCE_READ, Permission.LEGAL_READ, Permission.EVENT_READ, Permission.EVIDENCE_READ}
+)
+_EVIDENCE = frozenset({Permission.EVIDENCE_WRITE})
 _REPORT = frozenset({Permission.REPORT_CREATE})
 _DESK = _STAFF_READ | _REPORT | {Permission.REPORT_REVIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITIZEN: frozenset({Permission.LEGAL_READ}) | _REPORT,
-    Role.CLERK: _DESK,
-    Role.SHIFT_LEADER: _DESK | {Permission.DISPATCH},
+    Role.CLERK: _DESK | _EVIDENCE,
+    Role.SHIFT_LEADER: _DESK | _EVIDENCE | {Permission.DISPATCH},
     Role.DISPATCHER: _STAFF_READ | {Permission.DISPATCH},
-    Role.OFFICER: _STAFF_READ | _REPORT,
-    Role.LEGAL_REVIEWER: _STAFF_READ,
+    Role.OFFICER: _STAFF_READ | _REPORT | _EVIDENCE,
+    Role.LEGAL_REVIEWER: _STAFF_READ | _EVIDENCE,
     Role.SUPERVISOR: _STAFF_READ | _REPORT | {Permission.AUDIT_READ, Permission.USERS_READ},
     Role.ANALYST: _STAFF_READ,
     Role.ADMIN: frozenset(Permission),
-    Role.SYSTEM: frozenset({Permission.REFERENCE_READ}) | _REPORT,
+    Role.SYSTEM: frozenset({Permission.REFERENCE_READ}) | _REPORT | _EVIDENCE,
 }
 
 

@@ -3,7 +3,7 @@ functions the API and the CLI use, in the caller's unit of work.
 
 What it creates: the organisation tree from :mod:`chengguan.demo.geometry` (北京市 → 16 区 →
 339 街道/乡镇 → 社区/村) with the working units of :mod:`chengguan.demo.units`; the unit grid
-cells; the shipped taxonomy, laws, case causes and holiday calendar; the responsibility list
+cells and the address gazetteer; the shipped taxonomy, laws, case causes and holiday calendar; the responsibility list
 (:mod:`chengguan.demo.responsibility`); and demo users, one per role per district, all with the
 documented demo password. Hashing ~130 argon2id passwords is most of its ~30 s.
 """
@@ -28,11 +28,11 @@ from chengguan.calendar import service as calendar_service
 from chengguan.calendar.models import CalendarDay
 from chengguan.config import Settings
 from chengguan.db import Base
-from chengguan.demo import responsibility, units
+from chengguan.demo import gazetteer, responsibility, units
 from chengguan.demo.geometry import CITY_CODE, Area, DemoGeometry, build_city_geometry
 from chengguan.dispatch.models import ResponsibilityRule
 from chengguan.geo import service as geo_service
-from chengguan.geo.models import GridCell
+from chengguan.geo.models import GazetteerEntry, GridCell
 from chengguan.geo.schemas import CellIn
 from chengguan.legal import service as legal_service
 from chengguan.legal.models import CaseCause, LawArticle, LawDocument
@@ -48,6 +48,7 @@ DISTRICT_ROLES = tuple(r for r in Role if r not in {Role.CITIZEN, Role.SYSTEM})
 # What the summary counts, besides organisations by kind.
 COUNTED: tuple[tuple[str, type[Base]], ...] = (
     ("grid cells", GridCell),
+    ("gazetteer entries", GazetteerEntry),
     ("taxonomy categories", Category),
     ("laws", LawDocument),
     ("law articles", LawArticle),
@@ -84,6 +85,7 @@ def build_demo(session: Session, settings: Settings, seed: int = 2026) -> DemoRe
     orgs = _create_areas(session, geometry)
     units.create_units(session, geometry, orgs)
     _import_cells(session, geometry)
+    gazetteer.load_gazetteer(session)
     _load_reference_data(session)
     responsibility.create_list(session, geometry)
     keys = _create_users(session, settings, geometry, orgs)

@@ -1,4 +1,5 @@
-"""/api/grids (unit grid cells, import, point location) and /api/responsibility-grids."""
+"""/api/grids (unit grid cells, import, point location), /api/responsibility-grids, and the
+gazetteer: /api/geo/geocode (address → point → cell) and /api/geo/gazetteer."""
 
 from __future__ import annotations
 
@@ -12,8 +13,16 @@ from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission
 from chengguan.config import Settings
 from chengguan.errors import Invalid, NotFound
-from chengguan.geo import importer, service
-from chengguan.geo.models import AreaClass, GridCell, ResponsibilityGrid
+from chengguan.geo import gazetteer_service, importer, service
+from chengguan.geo.gazetteer_schemas import (
+    EntryIn,
+    EntryOut,
+    EntryPatch,
+    GazetteerImportReport,
+    GeocodeOut,
+    RefreshReport,
+)
+from chengguan.geo.models import AreaClass, EntryKind, GazetteerEntry, GridCell, ResponsibilityGrid
 from chengguan.geo.schemas import (
     CellIn,
     CellOut,
@@ -34,6 +43,7 @@ from chengguan.kit.uploads import read_upload
 router = APIRouter(tags=["grids"])
 READ = Depends(require(Permission.REFERENCE_READ))
 WRITE = Depends(require(Permission.GRIDS_WRITE))
+CITY_WRITE = Depends(require(Permission.GRIDS_WRITE, citywide=True))  # the gazetteer serves the whole city
 MAX_FEATURES = 5000  # a map view of the whole city at cell level is more than anyone can read
 BBOX_HELP = "min lon,min lat,max lon,max lat (WGS-84): cells whose bounding box meets it"
 
@@ -122,9 +132,13 @@ def locate(
     where = service.locate(session, lon, lat)
     if where is None:
         raise NotFound("no grid cell of your jurisdiction at this point / 该位置不在您辖区的单元网格内", field="lon")
+    return location_out(where)
+
+
+def location_out(where: service.Location) -> LocationOut:
     return LocationOut(
-        lon=lon,
-        lat=lat,
+        lon=where.lon,
+        lat=where.lat,
         cell_code=where.cell.code,
         cell_name=where.cell.name,
         area_class=AreaClass(where.cell.area_class),
@@ -250,3 +264,124 @@ def patch_responsibility(
 @router.delete("/api/responsibility-grids/{code}", status_code=204, tags=["responsibility grids"])
 def delete_responsibility(code: str, session: DbSession, _: Principal = WRITE) -> None:
     service.delete_responsibility(session, service.get_responsibility(session, code))
+
+
+# -- the gazetteer ------------------------------------------------------------------------------
+
+
+def entry_out(entry: GazetteerEntry) -> EntryOut:
+    return EntryOut(
+        id=entry.id,
+        kind=EntryKind(entry.kind),
+        name=entry.name,
+        aliases=entry.aliases,
+        org_id=entry.org_id,
+        lon=entry.lon,
+        lat=entry.lat,
+        line=to_geojson(entry.line),
+        derived=entry.derived,
+        active=entry.active,
+        created_at=entry.created_at,
+        updated_at=entry.updated_at,
+    )
+
+
+@router.get(
+    "/api/geo/geocode",
+    response_model=GeocodeOut,
+    tags=["gazetteer"],
+    summary="The point an address names, and the unit grid cell, community, street and district there",
+)
+def geocode(
+    session: DbSession,
+    address: str = Query(min_length=1, max_length=200, description="e.g. 北京市海淀区中关村大街27号"),
+    within_org_id: int | None = Query(None, description="only places inside (or above) this organisation"),
+    _: Principal = READ,
+) -> GeocodeOut:
+    match = gazetteer_service.resolve_address(session, address, within_org_id=within_org_id)
+    if match is None:
+        raise NotFound("the address names no place the gazetteer knows / 地址未能匹配到地名", field="address")
+    district, street, community = gazetteer_service.implied_orgs(session, match)
+    where = service.locate(session, match.lon, match.lat)
+    return GeocodeOut(
+        address=address,
+        lon=match.lon,
+        lat=match.lat,
+        level=match.level,
+        entry_id=match.entry_id,
+        names=list(match.names),
+        district=OrgRef.model_validate(district) if district else None,
+        street=OrgRef.model_validate(street) if street else None,
+        community=OrgRef.model_validate(community) if community else None,
+        confidence=match.confidence,
+        reason=match.reason,
+        location=location_out(where) if where else None,
+    )
+
+
+@router.get("/api/geo/gazetteer", response_model=Page[EntryOut], tags=["gazetteer"])
+def search_gazetteer(
+    session: DbSession,
+    q: str | None = Query(None, max_length=100, description="part of a name or alias"),
+    kind: EntryKind | None = None,
+    org_id: int | None = Query(None, description="entries in this organisation's subtree"),
+    active: bool | None = None,
+    limit: int = Query(100, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0),
+    _: Principal = READ,
+) -> Page[EntryOut]:
+    rows, total = gazetteer_service.search_entries(
+        session, q=q, kind=kind, org_id=org_id, active=active, limit=limit, offset=offset
+    )
+    return Page(items=[entry_out(e) for e in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post("/api/geo/gazetteer", response_model=EntryOut, status_code=201, tags=["gazetteer"])
+def create_gazetteer_entry(body: EntryIn, session: DbSession, _: Principal = CITY_WRITE) -> EntryOut:
+    return entry_out(gazetteer_service.create_entry(session, body))
+
+
+@router.post(
+    "/api/geo/gazetteer/import",
+    response_model=GazetteerImportReport,
+    status_code=201,
+    tags=["gazetteer"],
+    summary="Import roads and POIs from CSV or XLSX (all or nothing)",
+)
+def import_gazetteer(
+    file: UploadFile,
+    session: DbSession,
+    crs: CRS = Query(CRS.WGS84, description="coordinate system of rows without a crs column"),
+    replace: bool = Query(False, description="remove every road and POI first"),
+    settings: Settings = Depends(get_settings),
+    _: Principal = CITY_WRITE,
+) -> GazetteerImportReport:
+    name = file.filename or ""
+    parsed = gazetteer_service.read_entries(read_upload(file.file, name, settings.max_upload_mb), name, crs)
+    return gazetteer_service.import_entries(session, parsed, replace=replace)
+
+
+@router.post(
+    "/api/geo/gazetteer/refresh",
+    response_model=RefreshReport,
+    tags=["gazetteer"],
+    summary="Rebuild the district/street/community entries from the organisation tree",
+)
+def refresh_gazetteer(session: DbSession, _: Principal = CITY_WRITE) -> RefreshReport:
+    return gazetteer_service.refresh_area_entries(session)
+
+
+@router.get("/api/geo/gazetteer/{entry_id}", response_model=EntryOut, tags=["gazetteer"])
+def get_gazetteer_entry(entry_id: int, session: DbSession, _: Principal = READ) -> EntryOut:
+    return entry_out(gazetteer_service.get_entry(session, entry_id))
+
+
+@router.patch("/api/geo/gazetteer/{entry_id}", response_model=EntryOut, tags=["gazetteer"])
+def patch_gazetteer_entry(entry_id: int, body: EntryPatch, session: DbSession, _: Principal = CITY_WRITE) -> EntryOut:
+    entry = gazetteer_service.update_entry(session, gazetteer_service.get_entry(session, entry_id), body)
+    return entry_out(entry)
+
+
+@router.delete("/api/geo/gazetteer/{entry_id}", status_code=204, tags=["gazetteer"])
+def delete_gazetteer_entry(entry_id: int, session: DbSession, _: Principal = CITY_WRITE) -> None:
+    gazetteer_service.delete_entry(session, gazetteer_service.get_entry(session, entry_id))

@@ -52,7 +52,10 @@ class PlaceBook:
             )
         }
         self.index = index
-        self._places = [self._cell_place(int(i), str(code), *cells[int(i)]) for i, code in zip(index.ids, index.codes)]
+        self._codes = {int(i): str(code) for i, code in zip(index.ids, index.codes, strict=True)}
+        self._places = [
+            self._cell_place(int(i), str(code), *cells[int(i)]) for i, code in zip(index.ids, index.codes, strict=True)
+        ]
 
     def _cell_place(self, cell_id: int, code: str, community_id: int, area_class: str) -> Place:
         return self.area_place(community_id, cell_id=cell_id, cell_code=code, area_class=area_class)
@@ -73,6 +76,9 @@ class PlaceBook:
             chain.append(current)
             current = self._parent.get(current)
         return tuple(chain)
+
+    def code_of(self, cell_id: int) -> str | None:
+        return self._codes.get(cell_id)
 
     def locate(self, lon: ArrayLike, lat: ArrayLike) -> list[Place | None]:
         """WGS-84 points → their places (None outside every active cell)."""

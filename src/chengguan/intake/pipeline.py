@@ -1,0 +1,562 @@
+"""The intake pipeline: normalise → place → classify → deduplicate → create or merge → dispatch →
+write. One code path for a single report from the API and for a batch of thousands from a bulk
+import: everything per report is in-memory work on per-process snapshots (grid index, places,
+rule book, calendar, classifier), and the database sees one query for idempotency, one for
+duplicate candidates and a few bulk inserts per batch.
+
+What needs a person is not guessed: a report whose category the classifier is unsure of, that
+may repeat an open event (the grey band), or that has no place, waits in the clerk's queue with
+its reasons and no event yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, cast
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from chengguan import audit
+from chengguan.calendar import service as calendar_service
+from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
+from chengguan.db import utcnow
+from chengguan.dispatch.assign import PlannedRows, rows_for
+from chengguan.dispatch.models import Consultation, DispatchRecord
+from chengguan.dispatch.planning import DispatchPlan, plan
+from chengguan.dispatch.resolver import RuleBook, rulebook
+from chengguan.errors import FieldError, Invalid
+from chengguan.geo import gazetteer_service
+from chengguan.geo.gazetteer import AddressMatch
+from chengguan.intake import dedup
+from chengguan.intake.channels import Channel, channel
+from chengguan.intake.models import DuplicateSuggestion, PendingReason, Report, ReportStatus
+from chengguan.intake.places import Place, PlaceBook, place_book
+from chengguan.intake.schemas import ReportIn
+from chengguan.kit.coords import CRS, convert
+from chengguan.kit.workcal import WorkCalendar
+
+# An address match below this confidence is kept as a hint for the clerk, not used to place.
+ADDRESS_CONFIDENCE = 0.6
+
+
+class Classifier(Protocol):
+    def predict(self, texts: Sequence[str]) -> Sequence[Any]: ...  # items with .label .probability .top3 .confident
+
+
+@dataclass
+class Context:
+    """What a batch is processed against; build it once per batch with :func:`context`."""
+
+    places: PlaceBook
+    book: RuleBook
+    calendar: WorkCalendar
+    classifier: Classifier | None
+    dedup: dedup.DedupConfig
+    auto_dispatch: bool
+    receiver_org_id: int  # where a report with no place yet belongs, for its clerks to place
+
+
+def context(
+    session: Session,
+    *,
+    classifier: Classifier | None,
+    auto_dispatch: bool = True,
+    dedup_config: dedup.DedupConfig | None = None,
+    receiver_org_id: int | None = None,
+) -> Context:
+    """``receiver_org_id``: the unit whose clerks place reports that arrive without a place
+    (default: the city root, i.e. the city hotline)."""
+    places = place_book(session)
+    book = rulebook(session)
+    roots = [o.id for o in book.orgs.values() if o.parent_id is None]
+    if not roots:
+        raise Invalid("no organisation tree yet: load a city first", field="organisations")
+    return Context(
+        places,
+        book,
+        calendar_service.get_calendar(session),
+        classifier,
+        dedup_config or dedup.DedupConfig(),
+        auto_dispatch,
+        receiver_org_id or min(roots),
+    )
+
+
+@dataclass
+class Item:
+    """One report on its way through."""
+
+    index: int
+    data: ReportIn
+    source: Channel
+    received_at: dt.datetime
+    submitted_at: dt.datetime
+    lon: float | None = None
+    lat: float | None = None
+    location_source: str = "none"
+    place: Place | None = None
+    category_key: str | None = None
+    category_source: str | None = None
+    probability: float | None = None
+    top3: list[tuple[str, float]] | None = None
+    pending: list[PendingReason] = field(default_factory=list)
+    decision: dedup.Decision | None = None
+    event_ref: int | None = None  # a new event's temporary (negative) id, then the real one
+    merged: bool = False
+    plan: DispatchPlan | None = None
+    report_id: int | None = None
+    repeated: bool = False
+
+    @property
+    def text(self) -> str:
+        return report_text(self.data.title, self.data.description)
+
+    @property
+    def title(self) -> str:
+        return self.data.title or self.data.description.strip().splitlines()[0][:60]
+
+    @property
+    def org_id(self) -> int | None:
+        return self.place.org_id if self.place else None
+
+
+def report_text(title: str | None, description: str) -> str:
+    """What dedup compares: the description, after the title unless the title was cut from it."""
+    description = description.strip()
+    if not title or description.startswith(title):
+        return description
+    return f"{title}\n{description}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A report the pipeline would not take, by its position in the input."""
+
+    index: int
+    error: FieldError
+    status: int = 422
+
+
+@dataclass
+class Result:
+    items: list[Item]
+    refused: list[Refusal]
+
+
+# -- stages ------------------------------------------------------------------------------------------
+
+
+def _normalise(reports: Sequence[ReportIn], now: dt.datetime) -> tuple[list[Item], list[Refusal]]:
+    items: list[Item] = []
+    errors: list[Refusal] = []
+    for i, data in enumerate(reports):
+        try:
+            source = channel(data.channel)
+        except Invalid as exc:
+            errors.append(Refusal(i, FieldError("channel", exc.message)))
+            continue
+        if source.needs_external_id and not data.external_id:
+            errors.append(Refusal(i, FieldError("external_id", f"channel {source.code} must send its own external_id")))
+            continue
+        if data.lon is None and not (data.address or "").strip():
+            missing = "location: send lon and lat, or an address / 缺少位置：请提供经纬度或地址"
+            errors.append(Refusal(i, FieldError("lon, lat, address", missing), 400))
+            continue
+        items.append(Item(i, data, source, now, data.submitted_at or now))
+    return items, errors
+
+
+def _repeats(session: Session, items: list[Item]) -> None:
+    """Mark reports already received (same channel and external id) — earlier or in this batch."""
+    keyed = [it for it in items if it.data.external_id]
+    if not keyed:
+        return
+    keys = {(it.source.code, it.data.external_id) for it in keyed}
+    found = {
+        (r.channel, r.external_id): r.id
+        for r in session.execute(
+            select(Report.id, Report.channel, Report.external_id).where(
+                tuple_(Report.channel, Report.external_id).in_(keys)
+            )
+        )
+    }
+    seen: set[tuple[str, str | None]] = set()
+    for it in keyed:
+        key = (it.source.code, it.data.external_id)
+        if key in found or key in seen:
+            it.repeated, it.report_id = True, found.get(key)
+        seen.add(key)
+
+
+def _coordinates(items: list[Item]) -> None:
+    by_crs: dict[Any, list[Item]] = defaultdict(list)
+    for it in items:
+        if it.data.lon is not None and it.data.lat is not None:
+            by_crs[it.data.crs or it.source.crs].append(it)
+    for crs, group in by_crs.items():
+        lon, lat = convert(_floats(it.data.lon for it in group), _floats(it.data.lat for it in group), crs, CRS.WGS84)
+        for it, x, y in zip(group, lon.tolist(), lat.tolist(), strict=True):
+            it.lon, it.lat, it.location_source = x, y, "coordinates"
+
+
+def _floats(values: Iterable[float | None]) -> list[float]:
+    """Coordinates of items already known to have them."""
+    return [cast(float, v) for v in values]
+
+
+def _addresses(session: Session, ctx: Context, items: list[Item]) -> None:
+    wanting = [it for it in items if it.lon is None and it.data.address]
+    if not wanting:
+        return
+    matches = gazetteer_service.resolve_many(session, [it.data.address or "" for it in wanting])
+    for it, match in zip(wanting, matches, strict=True):
+        if match is not None and match.confidence >= ADDRESS_CONFIDENCE:
+            it.lon, it.lat, it.location_source = match.lon, match.lat, "address"
+            it.place = _area_of(ctx, match)
+
+
+def _area_of(ctx: Context, match: AddressMatch) -> Place | None:
+    """The most specific area an address names, for a point that falls in no cell."""
+    area = match.community_id or match.street_id or match.district_id
+    return ctx.places.area_place(area) if area else None
+
+
+def _place(ctx: Context, items: list[Item], errors: list[Refusal]) -> list[Item]:
+    located = [it for it in items if it.lon is not None]
+    places = ctx.places.locate(_floats(it.lon for it in located), _floats(it.lat for it in located))
+    kept: list[Item] = []
+    for it, found in zip(located, places, strict=True):
+        if found is not None:
+            it.place = found
+        elif it.place is None:  # coordinates outside every cell of the city
+            errors.append(Refusal(it.index, FieldError("lon, lat", "outside jurisdiction / 不在本市管辖范围内")))
+            continue
+        kept.append(it)
+    for it in items:
+        if it.lon is None:  # an address the gazetteer could not place: a clerk will
+            it.pending.append(PendingReason.LOCATION)
+            kept.append(it)
+    return sorted(kept, key=lambda it: it.index)
+
+
+def _classify(ctx: Context, items: list[Item], errors: list[Refusal]) -> list[Item]:
+    kept: list[Item] = []
+    unnamed: list[Item] = []
+    for it in items:
+        key = it.data.category_key
+        if key is None:
+            unnamed.append(it)
+        elif key.upper() in ctx.book.categories and len(key) == 5:
+            it.category_key, it.category_source, it.probability = key.upper(), "source", 1.0
+        else:
+            errors.append(Refusal(it.index, FieldError("category_key", f"unknown 小类 {key!r} / 无此小类")))
+            continue
+        kept.append(it)
+    if unnamed and ctx.classifier is not None:
+        for it, guess in zip(unnamed, ctx.classifier.predict([it.text for it in unnamed]), strict=True):
+            it.category_key, it.category_source, it.probability = guess.label, "model", float(guess.probability)
+            it.top3 = [(label, float(p)) for label, p in guess.top3]
+            if not guess.confident:
+                it.pending.append(PendingReason.CATEGORY)
+    else:
+        for it in unnamed:
+            it.pending.append(PendingReason.CATEGORY)
+    return kept
+
+
+def _candidates(session: Session, ctx: Context, items: list[Item]) -> dedup.DedupIndex:
+    """Open events near any report of the batch, in one query; the index narrows per report."""
+    queries = [it for it in items if it.category_key and it.lon is not None]
+    index = dedup.DedupIndex(ctx.dedup)
+    if not queries:
+        return index
+    buckets: set[int] = set()
+    earliest = min(it.submitted_at for it in queries)
+    for it in queries:
+        assert it.category_key is not None and it.lon is not None and it.lat is not None
+        limits = ctx.dedup.limits_for(it.category_key)
+        buckets.update(dedup.neighbour_buckets(it.lon, it.lat, limits.radius_m, ctx.dedup.bucket_m))
+        earliest = min(earliest, it.submitted_at - limits.window)
+    rows = session.execute(
+        select(
+            Event.id,
+            Event.category_key,
+            Event.lon,
+            Event.lat,
+            Event.first_reported_at,
+            Event.last_reported_at,
+            Event.title,
+            Event.description,
+        )
+        .where(Event.bucket.in_(buckets), Event.status.in_(OPEN_STATUSES), Event.last_reported_at >= earliest)
+        .execution_options(skip_scope=True)  # a citizen's report merges into events they cannot see
+    )
+    for r in rows:
+        if r.category_key and r.lon is not None:
+            text = dedup.normalise(report_text(r.title, r.description))
+            index.add(
+                dedup.Candidate(r.id, r.category_key, r.lon, r.lat, r.first_reported_at, r.last_reported_at, text)
+            )
+    return index
+
+
+def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_NewEvent]:
+    """Decide merge / suggest / new for each placed, classified report, in arrival order, so a
+    batch's own new events catch its later reports. Returns the new events to create."""
+    index = _candidates(session, ctx, items)
+    created: list[_NewEvent] = []
+    for it in items:
+        if it.repeated or it.pending:
+            continue
+        assert it.category_key is not None and it.lon is not None and it.lat is not None and it.place is not None
+        text = dedup.normalise(it.text)
+        query = dedup.Query(it.category_key, it.lon, it.lat, it.submitted_at, text)
+        decision = dedup.decide(query, index.candidates(query), ctx.dedup)
+        it.decision = decision
+        if decision.action is dedup.Action.MERGE and decision.target is not None:
+            it.event_ref, it.merged = decision.target.event_id, True
+            index.merge(decision.target, it.submitted_at)
+        elif decision.action is dedup.Action.SUGGEST:
+            it.pending.append(PendingReason.DUPLICATE)
+        else:
+            new = _NewEvent(-(len(created) + 1), it)
+            created.append(new)
+            it.event_ref = new.ref
+            index.add(dedup.Candidate(new.ref, it.category_key, it.lon, it.lat, it.submitted_at, it.submitted_at, text))
+    return created
+
+
+@dataclass
+class _NewEvent:
+    ref: int  # temporary id until inserted
+    first: Item
+    reports: int = 1
+    last_at: dt.datetime | None = None
+
+
+def _dispatch_plans(ctx: Context, created: list[_NewEvent]) -> None:
+    if not ctx.auto_dispatch:
+        return
+    for new in created:
+        it = new.first
+        assert it.place is not None and it.category_key is not None
+        it.plan = plan(
+            ctx.book,
+            ctx.calendar,
+            it.category_key,
+            it.place.chain,
+            it.received_at,
+            cell_code=it.place.cell_code,
+            area_class=it.place.area_class,
+        )
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+def _event_row(ctx: Context, new: _NewEvent) -> dict[str, Any]:
+    it = new.first
+    assert it.place is not None and it.lon is not None and it.lat is not None and it.category_key is not None
+    return {
+        "status": EventStatus.ACCEPTED,
+        "category_id": ctx.book.categories[it.category_key].id,
+        "category_key": it.category_key,
+        "title": it.title,
+        "description": it.data.description,
+        "address": it.data.address,
+        "lon": it.lon,
+        "lat": it.lat,
+        "bucket": dedup.bucket(it.lon, it.lat, ctx.dedup.bucket_m),
+        "cell_id": it.place.cell_id,
+        "area_class": it.place.area_class,
+        "org_id": it.place.org_id,
+        "street_id": it.place.street_id,
+        "district_id": it.place.district_id,
+        "source": it.source.code,
+        "report_count": new.reports,
+        "first_reported_at": it.submitted_at,
+        "last_reported_at": new.last_at or it.submitted_at,
+        "created_at": it.received_at,
+        "updated_at": it.received_at,
+    }
+
+
+def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> dict[int, int]:
+    """Insert the batch's new events (with their dispatch applied); temporary id → real id."""
+    if not created:
+        return {}
+    rows = [_event_row(ctx, new) for new in created]
+    planned: list[PlannedRows | None] = []
+    for new, row in zip(created, rows, strict=True):
+        it = new.first
+        if it.plan is None:
+            planned.append(None)
+            continue
+        assert it.category_key is not None
+        rows_ = rows_for(
+            it.plan,
+            event_id=0,
+            org_id=row["org_id"],
+            category_key=it.category_key,
+            automatic=True,
+            actor_id=None,
+            at=it.received_at,
+        )
+        row.update(rows_.event)
+        planned.append(rows_)
+    ids = session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
+    records = [dict(p.record, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.record]
+    consults = [dict(p.consultation, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.consultation]
+    if records:
+        session.execute(insert(DispatchRecord), records)
+    if consults:
+        session.execute(insert(Consultation), consults)
+    return {new.ref: real for new, real in zip(created, ids, strict=True)}
+
+
+def _merge_counts(items: list[Item], created: list[_NewEvent]) -> dict[int, list[dt.datetime]]:
+    """Report times merged into each event: batch-new events count them before insert."""
+    new_by_ref = {n.ref: n for n in created}
+    existing: dict[int, list[dt.datetime]] = defaultdict(list)
+    for it in items:
+        if it.merged and it.event_ref is not None:
+            if it.event_ref in new_by_ref:
+                n = new_by_ref[it.event_ref]
+                n.reports += 1
+                n.last_at = max(n.last_at or n.first.submitted_at, it.submitted_at)
+            else:
+                existing[it.event_ref].append(it.submitted_at)
+    return existing
+
+
+def _update_merged(session: Session, merged: dict[int, list[dt.datetime]]) -> None:
+    for event_id, times in merged.items():
+        session.execute(
+            update(Event)
+            .where(Event.id == event_id)
+            .values(report_count=Event.report_count + len(times), updated_at=utcnow())
+            .execution_options(synchronize_session=False, skip_scope=True)
+        )
+        session.execute(
+            update(Event)
+            .where(Event.id == event_id, Event.last_reported_at < max(times))
+            .values(last_reported_at=max(times))
+            .execution_options(synchronize_session=False, skip_scope=True)
+        )
+
+
+def _report_row(ctx: Context, it: Item, event_ids: dict[int, int], reporter_user_id: int | None) -> dict[str, Any]:
+    event_id = event_ids.get(it.event_ref, it.event_ref) if it.event_ref is not None else None
+    status = ReportStatus.PENDING if it.pending else ReportStatus.MERGED if it.merged else ReportStatus.CREATED
+    d = it.data
+    best = it.decision.best if it.decision else None
+    return {
+        "channel": it.source.code,
+        "external_id": d.external_id,
+        "status": status,
+        "pending_reasons": [str(r) for r in it.pending],
+        "event_id": None if it.pending else event_id,
+        "title": it.title,
+        "description": d.description,
+        "submitted_at": it.submitted_at,
+        "received_at": it.received_at,
+        "reporter_name": d.reporter_name,
+        "reporter_phone": d.reporter_phone,
+        "reporter_user_id": reporter_user_id,
+        "lon": it.lon,
+        "lat": it.lat,
+        "crs": str(d.crs or it.source.crs) if d.lon is not None else None,
+        "address": d.address,
+        "location_source": it.location_source,
+        "cell_id": it.place.cell_id if it.place else None,
+        "org_id": it.org_id or ctx.receiver_org_id,
+        "category_key": it.category_key,
+        "category_source": it.category_source,
+        "category_probability": it.probability,
+        "category_top3": it.top3,
+        "dedup_score": best.value if best else None,
+        "dedup_reason": it.decision.reason[:300] if it.decision else None,
+        "attributes": d.attributes,
+        "updated_at": it.received_at,
+    }
+
+
+def _insert_reports(
+    session: Session, ctx: Context, items: list[Item], event_ids: dict[int, int], reporter_user_id: int | None
+) -> None:
+    fresh = [it for it in items if not it.repeated]
+    if not fresh:
+        return
+    rows = [_report_row(ctx, it, event_ids, reporter_user_id) for it in fresh]
+    ids = session.scalars(insert(Report).returning(Report.id, sort_by_parameter_order=True), rows).all()
+    suggestions = []
+    for it, report_id in zip(fresh, ids, strict=True):
+        it.report_id = report_id
+        if it.event_ref is not None:
+            it.event_ref = event_ids.get(it.event_ref, it.event_ref)
+        if it.decision is not None and PendingReason.DUPLICATE in it.pending:
+            suggestions += [
+                {
+                    "report_id": report_id,
+                    "event_id": s.candidate.event_id,
+                    "score": s.value,
+                    "reason": s.explain()[:300],
+                }
+                for s in it.decision.suggestions
+            ]
+    if suggestions:
+        session.execute(insert(DuplicateSuggestion), suggestions)
+
+
+def process(
+    session: Session,
+    reports: Sequence[ReportIn],
+    ctx: Context,
+    *,
+    reporter_user_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Result:
+    """Run reports through the pipeline in the caller's transaction. Refused reports come back
+    as errors by position and write nothing; the others are all written."""
+    now = now or utcnow()
+    items, errors = _normalise(reports, now)
+    _repeats(session, items)
+    fresh = [it for it in items if not it.repeated]
+    _coordinates(fresh)
+    _addresses(session, ctx, fresh)
+    fresh = _place(ctx, fresh, errors)
+    fresh = _classify(ctx, fresh, errors)
+    created = _deduplicate(session, ctx, fresh)
+    merged = _merge_counts(fresh, created)
+    _dispatch_plans(ctx, created)
+    event_ids = _insert_events(session, ctx, created)
+    _update_merged(session, merged)
+    _insert_reports(session, ctx, fresh, event_ids, reporter_user_id)
+    done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
+    _audit(session, done)
+    return Result(done, sorted(errors, key=lambda e: e.index))
+
+
+def _audit(session: Session, items: list[Item]) -> None:
+    fresh = [it for it in items if not it.repeated]
+    if not fresh:
+        return
+    audit.record(
+        session,
+        "intake.batch",
+        "reports",
+        None,
+        after={
+            "reports": [it.report_id for it in fresh],
+            "events_created": sorted(
+                {it.event_ref for it in fresh if it.event_ref and not it.merged and not it.pending}
+            ),
+            "events_merged": sorted({it.event_ref for it in fresh if it.merged and it.event_ref}),
+            "pending": [it.report_id for it in fresh if it.pending],
+        },
+        org_id=fresh[0].org_id if len({it.org_id for it in fresh}) == 1 else None,
+    )
