@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from chengguan import audit
@@ -58,6 +58,9 @@ class Context:
     dedup: dedup.DedupConfig
     auto_dispatch: bool
     receiver_org_id: int  # where a report with no place yet belongs, for its clerks to place
+    # A bulk import of history: times come from the source (a report is received and dispatched
+    # when it was submitted) and a report may arrive already closed.
+    historical: bool = False
 
 
 def context(
@@ -67,6 +70,7 @@ def context(
     auto_dispatch: bool = True,
     dedup_config: dedup.DedupConfig | None = None,
     receiver_org_id: int | None = None,
+    historical: bool = False,
 ) -> Context:
     """``receiver_org_id``: the unit whose clerks place reports that arrive without a place
     (default: the city root, i.e. the city hotline)."""
@@ -83,6 +87,7 @@ def context(
         dedup_config or dedup.DedupConfig(),
         auto_dispatch,
         receiver_org_id or min(roots),
+        historical,
     )
 
 
@@ -150,7 +155,7 @@ class Result:
 # -- stages ------------------------------------------------------------------------------------------
 
 
-def _normalise(reports: Sequence[ReportIn], now: dt.datetime) -> tuple[list[Item], list[Refusal]]:
+def _normalise(reports: Sequence[ReportIn], ctx: Context, now: dt.datetime) -> tuple[list[Item], list[Refusal]]:
     items: list[Item] = []
     errors: list[Refusal] = []
     for i, data in enumerate(reports):
@@ -159,6 +164,10 @@ def _normalise(reports: Sequence[ReportIn], now: dt.datetime) -> tuple[list[Item
         except Invalid as exc:
             errors.append(Refusal(i, FieldError("channel", exc.message)))
             continue
+        problem = _history_problem(data, ctx.historical)
+        if problem is not None:
+            errors.append(Refusal(i, problem))
+            continue
         if source.needs_external_id and not data.external_id:
             errors.append(Refusal(i, FieldError("external_id", f"channel {source.code} must send its own external_id")))
             continue
@@ -166,8 +175,21 @@ def _normalise(reports: Sequence[ReportIn], now: dt.datetime) -> tuple[list[Item
             missing = "location: send lon and lat, or an address / 缺少位置：请提供经纬度或地址"
             errors.append(Refusal(i, FieldError("lon, lat, address", missing), 400))
             continue
-        items.append(Item(i, data, source, now, data.submitted_at or now))
+        submitted = data.submitted_at or now
+        items.append(Item(i, data, source, submitted if ctx.historical else now, submitted))
     return items, errors
+
+
+def _history_problem(data: ReportIn, historical: bool) -> FieldError | None:
+    if not historical:
+        if data.closed_at is not None:
+            return FieldError("closed_at", "only an import of history may send closed_at / 仅历史导入可含结案时间")
+        return None
+    if data.submitted_at is None:
+        return FieldError("submitted_at", "history needs the time it was reported / 历史数据须有上报时间")
+    if data.closed_at is not None and data.closed_at < data.submitted_at:
+        return FieldError("closed_at", "closed before it was reported / 结案时间早于上报时间")
+    return None
 
 
 def _repeats(session: Session, items: list[Item]) -> None:
@@ -292,7 +314,7 @@ def _candidates(session: Session, ctx: Context, items: list[Item]) -> dedup.Dedu
             Event.title,
             Event.description,
         )
-        .where(Event.bucket.in_(buckets), Event.status.in_(OPEN_STATUSES), Event.last_reported_at >= earliest)
+        .where(Event.bucket.in_(buckets), _open_during(ctx, queries), Event.last_reported_at >= earliest)
         .execution_options(skip_scope=True)  # a citizen's report merges into events they cannot see
     )
     for r in rows:
@@ -304,11 +326,25 @@ def _candidates(session: Session, ctx: Context, items: list[Item]) -> dedup.Dedu
     return index
 
 
+def _open_during(ctx: Context, items: list[Item]) -> ColumnElement[bool]:
+    """Open events; in history also those closed after the batch's last report (an event closed
+    in the middle of a batch is left out rather than risk merging into it after it closed)."""
+    is_open = Event.status.in_(OPEN_STATUSES)
+    if not ctx.historical:
+        return is_open
+    return or_(is_open, and_(Event.status == EventStatus.CLOSED, Event.closed_at >= _latest(items)))
+
+
+def _latest(items: list[Item]) -> dt.datetime:
+    return max(it.submitted_at for it in items)
+
+
 def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_NewEvent]:
     """Decide merge / suggest / new for each placed, classified report, in arrival order, so a
     batch's own new events catch its later reports. Returns the new events to create."""
     index = _candidates(session, ctx, items)
     created: list[_NewEvent] = []
+    latest = _latest(items) if items else utcnow()
     for it in items:
         if it.repeated or it.pending:
             continue
@@ -326,7 +362,9 @@ def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_New
             new = _NewEvent(-(len(created) + 1), it)
             created.append(new)
             it.event_ref = new.ref
-            index.add(dedup.Candidate(new.ref, it.category_key, it.lon, it.lat, it.submitted_at, it.submitted_at, text))
+            if it.data.closed_at is None or it.data.closed_at >= latest:
+                at = it.submitted_at
+                index.add(dedup.Candidate(new.ref, it.category_key, it.lon, it.lat, at, at, text))
     return created
 
 
@@ -361,8 +399,10 @@ def _dispatch_plans(ctx: Context, created: list[_NewEvent]) -> None:
 def _event_row(ctx: Context, new: _NewEvent) -> dict[str, Any]:
     it = new.first
     assert it.place is not None and it.lon is not None and it.lat is not None and it.category_key is not None
+    closed_at = it.data.closed_at  # only history arrives closed
     return {
-        "status": EventStatus.ACCEPTED,
+        "status": EventStatus.ACCEPTED if closed_at is None else EventStatus.CLOSED,
+        "closed_at": closed_at,
         "category_id": ctx.book.categories[it.category_key].id,
         "category_key": it.category_key,
         "title": it.title,
@@ -407,6 +447,9 @@ def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> 
             at=it.received_at,
         )
         row.update(rows_.event)
+        if it.data.closed_at is not None:  # history the source closed: no 会商 is left open for it
+            row["status"] = EventStatus.CLOSED
+            rows_ = replace(rows_, consultation=None)
         planned.append(rows_)
     ids = session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
     records = [dict(p.record, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.record]
@@ -523,7 +566,7 @@ def process(
     """Run reports through the pipeline in the caller's transaction. Refused reports come back
     as errors by position and write nothing; the others are all written."""
     now = now or utcnow()
-    items, errors = _normalise(reports, now)
+    items, errors = _normalise(reports, ctx, now)
     _repeats(session, items)
     fresh = [it for it in items if not it.repeated]
     _coordinates(fresh)

@@ -24,6 +24,7 @@ class ReportIn(BaseModel):
     crs: CRS | None = None
     address: str | None = Field(None, max_length=300)
     submitted_at: AwareDatetime | None = None
+    closed_at: AwareDatetime | None = Field(None, description="history imports only: when the source closed it")
     reporter_name: str | None = Field(None, max_length=64)
     reporter_phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\- ]*$")
     attributes: dict[str, Any] | None = None
