@@ -34,6 +34,8 @@ class Event(OrgScoped, Base):
     __tablename__ = "events"
     __scope_columns__ = ("org_id", "unit_id")
     __audit_exclude__ = frozenset({"updated_at"})
+    # Few indexes: the bulk intake path writes thousands of events a second and each index costs
+    # it; analytics read the lake, not these. unit_id is the prefix of the workload index.
     __table_args__ = (
         # duplicate candidates: open events in a few spatial buckets within a time window
         Index("ix_events_bucket_status_reported", "bucket", "status", "last_reported_at"),
@@ -41,9 +43,9 @@ class Event(OrgScoped, Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
-    category_key: Mapped[str | None] = mapped_column(String(8), index=True)
+    category_key: Mapped[str | None] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     address: Mapped[str | None] = mapped_column(String(300))
@@ -53,10 +55,10 @@ class Event(OrgScoped, Base):
     cell_id: Mapped[int | None] = mapped_column(ForeignKey("grid_cells.id", ondelete="RESTRICT"), index=True)
     area_class: Mapped[str | None] = mapped_column(String(1))
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
-    street_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
-    district_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
-    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"), index=True)
-    source: Mapped[str] = mapped_column(String(32), index=True)  # the channel of the first report
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", ondelete="RESTRICT"))
+    source: Mapped[str] = mapped_column(String(32))  # the channel of the first report
     report_count: Mapped[int] = mapped_column(default=1)
     first_reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     last_reported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -30,6 +30,7 @@ from chengguan.taxonomy.models import KIND_LABELS, Category, CategoryKind, TimeL
 
 PREFERRED_BASIS = {CategoryKind.COMPONENT: Basis.OWNER, CategoryKind.EVENT: Basis.TERRITORY}
 REVISIONS = ("orgs", "taxonomy", "responsibility")
+MEMO_LIMIT = 100_000  # resolutions kept per book (a few hundred bytes each)
 Rank = tuple[int, int, int, int]
 
 
@@ -90,10 +91,15 @@ class _Org:
 @dataclass
 class RuleBook:
     categories: dict[str, _Category]
-    rules: dict[int, list[_Rule]]  # by category id
+    rules: dict[tuple[int, int | str], list[_Rule]]  # by (category id, area org id or cell code)
     orgs: dict[int, _Org]
     limits: dict[tuple[int, str], tuple[int, str]] = field(default_factory=dict)  # (小类 id, class) → amount, unit
     centres: dict[int, Unit] = field(default_factory=dict)  # area id → its command centre
+    # Answers already given: a bulk import resolves the same category in the same cell thousands
+    # of times. The book is rebuilt whenever orgs, taxonomy or the list change, and so is this.
+    _memo: dict[tuple[str, tuple[int, ...], str | None, str | None], Resolution] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def load(cls, session: Session) -> RuleBook:
@@ -110,11 +116,11 @@ class RuleBook:
             c.key: _Category(c.id, c.key, c.name, CategoryKind(c.kind), c.parent_id)
             for c in session.scalars(select(Category), execution_options=unscoped)
         }
-        rules: dict[int, list[_Rule]] = defaultdict(list)
+        rules: dict[tuple[int, int | str], list[_Rule]] = defaultdict(list)
         active = select(ResponsibilityRule).where(ResponsibilityRule.active.is_(True))
         for r in session.scalars(active, execution_options=unscoped):
             if r.unit_id in orgs:  # a deactivated unit owns nothing
-                rules[r.category_id].append(
+                rules[(r.category_id, r.cell_code or r.org_id)].append(
                     _Rule(r.id, r.row_no, r.category_id, r.org_id, r.cell_code, Basis(r.basis), r.unit_id, r.priority)
                 )
         limits = {
@@ -145,6 +151,17 @@ class RuleBook:
 
     def resolve(
         self, category_key: str, area_chain: Sequence[int], cell_code: str | None = None, area_class: str | None = None
+    ) -> Resolution:
+        key = (category_key, tuple(area_chain), cell_code, area_class)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            found = self._memo[key] = self._resolve(category_key, area_chain, cell_code, area_class)
+        return found
+
+    def _resolve(
+        self, category_key: str, area_chain: Sequence[int], cell_code: str | None, area_class: str | None
     ) -> Resolution:
         category = self.category(category_key)
         ranked = sorted(
@@ -198,13 +215,8 @@ class RuleBook:
 
     def _matching(self, category: _Category, area_chain: Sequence[int], cell_code: str | None) -> list[_Rule]:
         ids = [category.id] if category.parent_id is None else [category.id, category.parent_id]
-        places = set(area_chain)
-        return [
-            r
-            for cid in ids
-            for r in self.rules.get(cid, ())
-            if (r.cell_code is None and r.org_id in places) or (cell_code is not None and r.cell_code == cell_code)
-        ]
+        places: list[int | str] = [*area_chain, cell_code] if cell_code else list(area_chain)
+        return [r for cid in ids for place in places for r in self.rules.get((cid, place), ())]
 
     @staticmethod
     def _rank(rule: _Rule, category: _Category, area_chain: Sequence[int]) -> Rank:

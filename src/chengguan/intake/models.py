@@ -39,7 +39,7 @@ class Report(OrgScoped, Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    channel: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(32))  # indexed by the unique key below
     external_id: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     pending_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)

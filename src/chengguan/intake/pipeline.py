@@ -12,18 +12,19 @@ its reasons and no event yet.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from chengguan import audit
 from chengguan.calendar import service as calendar_service
 from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
-from chengguan.db import utcnow
+from chengguan.db import bulk_insert, utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
 from chengguan.dispatch.models import Consultation, DispatchRecord
 from chengguan.dispatch.planning import DispatchPlan, plan
@@ -37,6 +38,7 @@ from chengguan.intake.models import DuplicateSuggestion, PendingReason, Report, 
 from chengguan.intake.places import Place, PlaceBook, place_book
 from chengguan.intake.schemas import ReportIn
 from chengguan.kit.coords import CRS, convert
+from chengguan.kit.gcpause import gc_paused
 from chengguan.kit.workcal import WorkCalendar
 
 # An address match below this confidence is kept as a hint for the clerk, not used to place.
@@ -340,32 +342,40 @@ def _latest(items: list[Item]) -> dt.datetime:
 
 
 def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_NewEvent]:
-    """Decide merge / suggest / new for each placed, classified report, in arrival order, so a
+    """Decide merge / suggest / new for each placed, classified report, in input order, so a
     batch's own new events catch its later reports. Returns the new events to create."""
-    index = _candidates(session, ctx, items)
+    deciding = [it for it in items if not (it.repeated or it.pending)]
+    if not deciding:
+        return []
+    index = _candidates(session, ctx, deciding)
+    queries = [
+        dedup.Query(cast(str, it.category_key), cast(float, it.lon), cast(float, it.lat), it.submitted_at, text)
+        for it, text in zip(deciding, (dedup.normalise(it.text) for it in deciding), strict=True)
+    ]
+    # New events get temporary negative ids: the index numbers its own -1, -2, … (so merges and
+    # suggestions name them); a merge turned new (below) takes one from far below those.
+    decisions = index.decide_many(queries, itertools.count(-1, -1))
     created: list[_NewEvent] = []
-    latest = _latest(items) if items else utcnow()
-    for it in items:
-        if it.repeated or it.pending:
-            continue
-        assert it.category_key is not None and it.lon is not None and it.lat is not None and it.place is not None
-        text = dedup.normalise(it.text)
-        query = dedup.Query(it.category_key, it.lon, it.lat, it.submitted_at, text)
-        decision = dedup.decide(query, index.candidates(query), ctx.dedup)
+    index_new, turned_new = itertools.count(-1, -1), itertools.count(-(10**12), -1)
+    closed_new: dict[int, dt.datetime] = {}  # history: a new event of this batch → when it closed
+    for it, decision in zip(deciding, decisions, strict=True):
         it.decision = decision
-        if decision.action is dedup.Action.MERGE and decision.target is not None:
-            it.event_ref, it.merged = decision.target.event_id, True
-            index.merge(decision.target, it.submitted_at)
+        target = decision.target
+        if target is not None and not _closed_before(closed_new.get(target.event_id), it.submitted_at):
+            it.event_ref, it.merged = target.event_id, True
         elif decision.action is dedup.Action.SUGGEST:
             it.pending.append(PendingReason.DUPLICATE)
-        else:
-            new = _NewEvent(-(len(created) + 1), it)
+        else:  # new, or a merge into an event of this batch that had closed by then
+            new = _NewEvent(next(index_new if decision.action is dedup.Action.NEW else turned_new), it)
             created.append(new)
             it.event_ref = new.ref
-            if it.data.closed_at is None or it.data.closed_at >= latest:
-                at = it.submitted_at
-                index.add(dedup.Candidate(new.ref, it.category_key, it.lon, it.lat, at, at, text))
+            if it.data.closed_at is not None:
+                closed_new[new.ref] = it.data.closed_at
     return created
+
+
+def _closed_before(closed_at: dt.datetime | None, at: dt.datetime) -> bool:
+    return closed_at is not None and closed_at < at
 
 
 @dataclass
@@ -451,13 +461,13 @@ def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> 
             row["status"] = EventStatus.CLOSED
             rows_ = replace(rows_, consultation=None)
         planned.append(rows_)
-    ids = session.scalars(insert(Event).returning(Event.id, sort_by_parameter_order=True), rows).all()
+    ids = bulk_insert(session, Event, rows, return_ids=True)
     records = [dict(p.record, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.record]
     consults = [dict(p.consultation, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.consultation]
     if records:
-        session.execute(insert(DispatchRecord), records)
+        bulk_insert(session, DispatchRecord, records)
     if consults:
-        session.execute(insert(Consultation), consults)
+        bulk_insert(session, Consultation, consults)
     return {new.ref: real for new, real in zip(created, ids, strict=True)}
 
 
@@ -535,7 +545,7 @@ def _insert_reports(
     if not fresh:
         return
     rows = [_report_row(ctx, it, event_ids, reporter_user_id) for it in fresh]
-    ids = session.scalars(insert(Report).returning(Report.id, sort_by_parameter_order=True), rows).all()
+    ids = bulk_insert(session, Report, rows, return_ids=True)
     suggestions = []
     for it, report_id in zip(fresh, ids, strict=True):
         it.report_id = report_id
@@ -545,14 +555,14 @@ def _insert_reports(
             suggestions += [
                 {
                     "report_id": report_id,
-                    "event_id": s.candidate.event_id,
+                    "event_id": event_ids.get(s.candidate.event_id, s.candidate.event_id),  # may be new
                     "score": s.value,
                     "reason": s.explain()[:300],
                 }
                 for s in it.decision.suggestions
             ]
     if suggestions:
-        session.execute(insert(DuplicateSuggestion), suggestions)
+        bulk_insert(session, DuplicateSuggestion, suggestions)
 
 
 def process(
@@ -565,7 +575,13 @@ def process(
 ) -> Result:
     """Run reports through the pipeline in the caller's transaction. Refused reports come back
     as errors by position and write nothing; the others are all written."""
-    now = now or utcnow()
+    with gc_paused():
+        return _process(session, reports, ctx, reporter_user_id, now or utcnow())
+
+
+def _process(
+    session: Session, reports: Sequence[ReportIn], ctx: Context, reporter_user_id: int | None, now: dt.datetime
+) -> Result:
     items, errors = _normalise(reports, ctx, now)
     _repeats(session, items)
     fresh = [it for it in items if not it.repeated]
