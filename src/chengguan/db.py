@@ -34,6 +34,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from chengguan.kit import sqlitelock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -92,12 +94,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+BUSY_TIMEOUT_S = 10.0  # how long an SQLite writer waits for another before failing
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000:.0f}")
     cur.close()
 
 
@@ -106,6 +111,8 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("connect_args", {"check_same_thread": False})
         engine = sa_create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if engine.url.database and engine.url.database != ":memory:":
+            sqlitelock.install(engine, engine.url.database, timeout=BUSY_TIMEOUT_S)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa_create_engine(url, **kwargs)
@@ -165,7 +172,8 @@ def bulk_insert(
             value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
             columns[column.key] = [value] * len(rows)
     for key, values in columns.items():
-        process = table.c[key].type.bind_processor(dialect)
+        # the dialect's own type (JSONB on PostgreSQL): the bare type has no processor there
+        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             columns[key] = [process(v) for v in values]
     prepare = dialect.identifier_preparer

@@ -26,8 +26,14 @@ class Revision(Base):
     token: Mapped[str] = mapped_column(String(32))
 
 
+_MEMO = "revision_tokens"  # session.info key: (the transaction they were read in, name → token)
+
+
 def bump(session: Session, name: str) -> int:
+    """Count one more change to ``name`` in the caller's transaction (on PostgreSQL the row lock
+    also queues concurrent writers of the same thing)."""
     token = uuid.uuid4().hex
+    session.info.pop(_MEMO, None)
     stmt = update(Revision).where(Revision.name == name).values(counter=Revision.counter + 1, token=token)
     counter = session.scalar(stmt.returning(Revision.counter).execution_options(synchronize_session=False))
     if counter is None:
@@ -36,11 +42,19 @@ def bump(session: Session, name: str) -> int:
     return int(counter)
 
 
+def counter(session: Session, name: str) -> int:
+    """How many changes ``name`` has seen (0 if none)."""
+    return session.scalar(select(Revision.counter).where(Revision.name == name)) or 0
+
+
 def tokens(session: Session, *names: str) -> tuple[str, ...]:
-    """The current tokens of ``names`` ("" for a counter never bumped), in that order."""
-    rows = session.execute(select(Revision.name, Revision.token).where(Revision.name.in_(names)))
-    found = {name: token for name, token in rows}
-    return tuple(found.get(name, "") for name in names)
+    """The current tokens of ``names`` ("" for a counter never bumped), in that order. Read once
+    per transaction (one small table): a request asks for them several times."""
+    memo = session.info.get(_MEMO)
+    if memo is None or memo[0] is not session.get_transaction():
+        found = {name: token for name, token in session.execute(select(Revision.name, Revision.token))}
+        memo = session.info[_MEMO] = (session.get_transaction(), found)
+    return tuple(memo[1].get(name, "") for name in names)
 
 
 @event.listens_for(Session, "before_flush")

@@ -55,14 +55,3 @@ class WorkingPeriod(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     starts: Mapped[dt.time] = mapped_column(Time)
     ends: Mapped[dt.time] = mapped_column(Time)
-
-
-class CalendarRevision(Base):
-    """One row; its number goes up in the same transaction as every calendar edit, so each
-    process can tell that its cached calendar is stale with one indexed read."""
-
-    __tablename__ = "calendar_revision"
-    __audit__ = False  # the edits themselves are audited
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    revision: Mapped[int] = mapped_column(default=0)

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chengguan.calendar.models import CalendarDay, CalendarRevision, CalendarYear, DayKind, WorkingPeriod, YearStatus
+from chengguan import revisions
+from chengguan.calendar.models import CalendarDay, CalendarYear, DayKind, WorkingPeriod, YearStatus
 from chengguan.calendar.schemas import DayIn, DeadlineOut, YearIn
 from chengguan.config import get_settings
 from chengguan.errors import FieldError, Invalid, NotFound
@@ -27,27 +28,24 @@ SEED = Path(__file__).parent / "data" / "holidays.csv"
 REQUIRED = ("date", "kind", "name", "year_status")  # notice and verified are optional columns
 MIN_YEAR, MAX_YEAR = 2000, 2100
 EDITED = "calendar_edited"  # session.info flag: this transaction changed the calendar
+CALENDAR = "calendar"  # the revision counter of the calendar
 
 E = TypeVar("E", bound=enum.StrEnum)
 
-_cache: dict[tuple[str, str], tuple[int, WorkCalendar]] = {}
+_cache: dict[tuple[str, str], tuple[str, WorkCalendar]] = {}
 
 
 # -- the calendar --------------------------------------------------------------------------------
 
 
 def revision(session: Session) -> int:
-    return session.scalar(select(CalendarRevision.revision).where(CalendarRevision.id == 1)) or 0
+    return revisions.counter(session, CALENDAR)
 
 
 def _bump(session: Session) -> None:
-    """Next revision, in the caller's transaction (the UPDATE serialises concurrent edits)."""
+    """Next revision, in the caller's transaction (the row lock serialises concurrent edits)."""
     session.flush()
-    bumped = session.execute(
-        update(CalendarRevision).where(CalendarRevision.id == 1).values(revision=CalendarRevision.revision + 1)
-    )
-    if not bumped.rowcount:  # type: ignore[attr-defined]
-        session.execute(insert(CalendarRevision).values(id=1, revision=1))
+    revisions.bump(session, CALENDAR)
     session.info[EDITED] = True
 
 
@@ -58,7 +56,7 @@ def get_calendar(session: Session) -> WorkCalendar:
     roll back, and its revision number would then be reused by a different edit."""
     tz = get_settings().timezone
     key = (str(session.get_bind().engine.url), tz)
-    rev = revision(session)
+    (rev,) = revisions.tokens(session, CALENDAR)
     cached = _cache.get(key)
     if cached is not None and cached[0] == rev and not session.info.get(EDITED):
         return cached[1]

@@ -71,5 +71,9 @@ class Event(OrgScoped, Base):
 
     @property
     def number(self) -> str:
-        """The number people quote (案卷号): stable, derived from the id."""
-        return f"SJ{self.id:010d}"
+        return event_number(self.id)
+
+
+def event_number(event_id: int) -> str:
+    """The number people quote (案卷号): stable, derived from the id."""
+    return f"SJ{event_id:010d}"

@@ -99,20 +99,6 @@ class ResponsibilityMember(Base):
     grid: Mapped[ResponsibilityGrid] = relationship(back_populates="members")
 
 
-class GridRevision(Base):
-    """One row counting changes to the cells. Every process caches its point → cell index keyed
-    on ``token`` and rebuilds when another process has changed it. The token is random, not the
-    counter, so an index built inside a transaction that later rolled back can never be mistaken
-    for the state another process commits next."""
-
-    __tablename__ = "grid_revision"
-    __audit__ = False
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    revision: Mapped[int]
-    token: Mapped[str] = mapped_column(String(32))
-
-
 # -- the gazetteer ------------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +17,13 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Select, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, func, insert, select
 from sqlalchemy.orm import Session
 
-from chengguan import audit
+from chengguan import audit, revisions
 from chengguan.errors import ChengguanError, Conflict, FieldError, Invalid, NotFound
 from chengguan.geo.grid import GridIndex, areas_m2
-from chengguan.geo.models import GridCell, GridRevision, ResponsibilityGrid, ResponsibilityMember
+from chengguan.geo.models import GridCell, ResponsibilityGrid, ResponsibilityMember
 from chengguan.geo.schemas import CellIn, CellPatch, ImportReport, ResponsibilityIn, ResponsibilityPatch
 from chengguan.kit.geojson import parse_geometry, parse_wkt
 from chengguan.orgs import service as orgs_service
@@ -39,24 +38,19 @@ OVERLAP_TOLERANCE = 0.001
 CODE_CHUNK = 1000  # codes per IN (...) lookup, well inside every driver's parameter limit
 
 Bbox = tuple[float, float, float, float]
+GRID = "grid"  # the revision counter of the cells: every process keys its point → cell index on it
 
 # -- grid revision and the per-process index ----------------------------------------------------
 
 
 def grid_revision(session: Session) -> int:
-    return session.scalar(select(GridRevision.revision).where(GridRevision.id == 1)) or 0
+    return revisions.counter(session, GRID)
 
 
 def _bump_revision(session: Session) -> int:
     """Count one more change. The row lock also queues concurrent grid writers on PostgreSQL,
     so two imports cannot both pass the overlap check against each other's cells."""
-    token = uuid.uuid4().hex
-    bump = update(GridRevision).where(GridRevision.id == 1).values(revision=GridRevision.revision + 1, token=token)
-    revision = session.scalar(bump.returning(GridRevision.revision).execution_options(synchronize_session=False))
-    if revision is None:
-        session.execute(insert(GridRevision).values(id=1, revision=1, token=token))
-        revision = 1
-    return int(revision)
+    return revisions.bump(session, GRID)
 
 
 class _IndexCache:
@@ -68,7 +62,7 @@ class _IndexCache:
 
     def get(self, session: Session) -> GridIndex:
         key = session.get_bind().engine.url.render_as_string(hide_password=True)
-        token = session.scalar(select(GridRevision.token).where(GridRevision.id == 1)) or ""
+        (token,) = revisions.tokens(session, GRID)
         with self._lock:  # one build at a time: concurrent requests wait for it rather than repeat it
             entry = self._entries.get(key)
             if entry is None or entry[0] != token:

@@ -117,6 +117,10 @@ class Item:
     plan: DispatchPlan | None = None
     report_id: int | None = None
     repeated: bool = False
+    # after writing: the plan of the batch-new event it opened or joined, and its suggestions
+    event_plan: DispatchPlan | None = None
+    event_is_new: bool = False
+    suggested: list[tuple[int, float, str]] = field(default_factory=list)  # (event id, score, reason)
 
     @property
     def text(self) -> str:
@@ -539,27 +543,34 @@ def _report_row(ctx: Context, it: Item, event_ids: dict[int, int], reporter_user
 
 
 def _insert_reports(
-    session: Session, ctx: Context, items: list[Item], event_ids: dict[int, int], reporter_user_id: int | None
+    session: Session,
+    ctx: Context,
+    items: list[Item],
+    created: list[_NewEvent],
+    event_ids: dict[int, int],
+    reporter_user_id: int | None,
 ) -> None:
     fresh = [it for it in items if not it.repeated]
     if not fresh:
         return
     rows = [_report_row(ctx, it, event_ids, reporter_user_id) for it in fresh]
     ids = bulk_insert(session, Report, rows, return_ids=True)
+    new_by_ref = {n.ref: n for n in created}
     suggestions = []
     for it, report_id in zip(fresh, ids, strict=True):
         it.report_id = report_id
         if it.event_ref is not None:
+            new = new_by_ref.get(it.event_ref)
+            it.event_is_new, it.event_plan = new is not None, new.first.plan if new else None
             it.event_ref = event_ids.get(it.event_ref, it.event_ref)
         if it.decision is not None and PendingReason.DUPLICATE in it.pending:
+            it.suggested = [
+                (event_ids.get(s.candidate.event_id, s.candidate.event_id), s.value, s.explain()[:300])
+                for s in it.decision.suggestions  # may name an event of this batch
+            ]
             suggestions += [
-                {
-                    "report_id": report_id,
-                    "event_id": event_ids.get(s.candidate.event_id, s.candidate.event_id),  # may be new
-                    "score": s.value,
-                    "reason": s.explain()[:300],
-                }
-                for s in it.decision.suggestions
+                {"report_id": report_id, "event_id": e, "score": score, "reason": reason}
+                for e, score, reason in it.suggested
             ]
     if suggestions:
         bulk_insert(session, DuplicateSuggestion, suggestions)
@@ -594,7 +605,7 @@ def _process(
     _dispatch_plans(ctx, created)
     event_ids = _insert_events(session, ctx, created)
     _update_merged(session, merged)
-    _insert_reports(session, ctx, fresh, event_ids, reporter_user_id)
+    _insert_reports(session, ctx, fresh, created, event_ids, reporter_user_id)
     done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
     _audit(session, done)
     return Result(done, sorted(errors, key=lambda e: e.index))

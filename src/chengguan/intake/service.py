@@ -9,11 +9,12 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from chengguan.cases.models import Event, EventStatus
+from chengguan.cases.models import Event, EventStatus, event_number
 from chengguan.config import Settings
 from chengguan.db import utcnow
 from chengguan.dispatch import assign
 from chengguan.dispatch.models import Consultation, ConsultationStatus
+from chengguan.dispatch.planning import DispatchPlan
 from chengguan.dispatch.resolver import rulebook
 from chengguan.errors import Conflict, Invalid, NotFound
 from chengguan.evidence.storage import blob_store as evidence_store
@@ -109,14 +110,73 @@ def submit(
 ) -> tuple[list[ReportOutcome | None], list[pipeline.Refusal]]:
     """Outcomes by position (None where refused) and the refusals."""
     result = pipeline.process(session, reports, ctx, reporter_user_id=reporter_user_id)
+    joined = {it.event_ref for it in result.items if it.merged and not it.event_is_new}
+    existing = {
+        e.id: e
+        for e in session.scalars(select(Event).where(Event.id.in_(joined)), execution_options={"skip_scope": True})
+    }
     out: list[ReportOutcome | None] = [None] * len(reports)
     for item in result.items:
-        report = session.get(Report, item.report_id, execution_options={"skip_scope": True})
-        assert report is not None
-        result_out = outcome(session, report)
-        result_out.repeated = item.repeated
-        out[item.index] = result_out
+        if item.repeated:  # what the first submission made, read back
+            report = session.get(Report, item.report_id, execution_options={"skip_scope": True})
+            assert report is not None
+            out[item.index] = outcome(session, report).model_copy(update={"repeated": True})
+        else:
+            out[item.index] = _fresh_outcome(session, ctx, item, existing)
     return out, result.refused
+
+
+def _fresh_outcome(
+    session: Session, ctx: pipeline.Context, it: pipeline.Item, existing: dict[int, Event]
+) -> ReportOutcome:
+    """The outcome of a report this batch wrote, from what the pipeline knows (no reading back:
+    the API answers as soon as the batch commits)."""
+    assert it.report_id is not None
+    event_id = None if it.pending else it.event_ref
+    event = existing.get(event_id) if event_id is not None else None
+    best = it.decision.best if it.decision else None
+    place = it.place
+    if it.event_is_new:
+        dispatch = _planned_dispatch(ctx, it.event_plan) if it.data.closed_at is None else None
+    else:
+        dispatch = _dispatch_out(session, event) if event else None
+    status = ReportStatus.PENDING if it.pending else ReportStatus.MERGED if it.merged else ReportStatus.CREATED
+    return ReportOutcome(
+        report_id=it.report_id,
+        status=status,
+        event_id=event_id,
+        event_number=event_number(event_id) if event_id is not None else None,
+        merged=it.merged and not it.pending,
+        pending_reasons=[str(r) for r in it.pending],
+        category=CategoryOut(key=it.category_key, source=it.category_source, probability=it.probability, top3=it.top3),
+        location=LocationOut(
+            lon=it.lon,
+            lat=it.lat,
+            source=it.location_source,
+            cell_code=place.cell_code if place else None,
+            area_class=(event.area_class if event else place.area_class if place else None) if event_id else None,
+            org_id=it.org_id or ctx.receiver_org_id,
+        ),
+        duplicate=(
+            DuplicateOut(event_id=event_id, score=best.value, reason=it.decision.reason[:300])
+            if it.merged and not it.pending and event_id is not None and best and it.decision
+            else None
+        ),
+        suggestions=[DuplicateOut(event_id=e, score=score, reason=reason) for e, score, reason in it.suggested],
+        dispatch=dispatch,
+    )
+
+
+def _planned_dispatch(ctx: pipeline.Context, plan: DispatchPlan | None) -> DispatchOut | None:
+    if plan is None:
+        return None
+    unit = ctx.book.orgs.get(plan.unit_id or (plan.resolution.unit.id if plan.resolution.unit else 0))
+    return DispatchOut(
+        unit=UnitOut(id=unit.id, code=unit.code, name=unit.name) if unit else None,
+        deadline_at=plan.deadline_at,
+        reason=plan.reason,
+        consultation=plan.consultation,
+    )
 
 
 # -- the clerk's queue ---------------------------------------------------------------------------
