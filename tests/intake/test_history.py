@@ -49,6 +49,8 @@ def test_a_report_after_the_close_opens_a_new_event(platform_session, intake_cit
     still_open = pipeline.process(platform_session, [old(22, 0, closed_after_h=48)], ctx).items[0]
     within = pipeline.process(platform_session, [old(22, 6)], ctx).items[0]
     assert within.merged and within.event_ref == still_open.event_ref
+    event = platform_session.get(Event, still_open.event_ref)
+    assert event is not None and event.report_count == 2 and event.last_reported_at == T0 + dt.timedelta(hours=6)
 
 
 def test_history_needs_its_time_and_a_sane_close(platform_session, intake_city: IntakeCity) -> None:

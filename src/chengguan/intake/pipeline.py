@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from chengguan import audit
@@ -491,19 +491,23 @@ def _merge_counts(items: list[Item], created: list[_NewEvent]) -> dict[int, list
 
 
 def _update_merged(session: Session, merged: dict[int, list[dt.datetime]]) -> None:
-    for event_id, times in merged.items():
-        session.execute(
-            update(Event)
-            .where(Event.id == event_id)
-            .values(report_count=Event.report_count + len(times), updated_at=utcnow())
-            .execution_options(synchronize_session=False, skip_scope=True)
+    """One executemany for the batch: each open event gains its reports and maybe a later last one."""
+    if not merged:
+        return
+    table = cast(Table, Event.__table__)
+    last = bindparam("last", type_=table.c.last_reported_at.type)
+    stmt = (
+        table.update()
+        .where(table.c.id == bindparam("event_id"))
+        .values(
+            report_count=table.c.report_count + bindparam("n"),
+            last_reported_at=case((table.c.last_reported_at < last, last), else_=table.c.last_reported_at),
+            updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
-        session.execute(
-            update(Event)
-            .where(Event.id == event_id, Event.last_reported_at < max(times))
-            .values(last_reported_at=max(times))
-            .execution_options(synchronize_session=False, skip_scope=True)
-        )
+    )
+    now = utcnow()
+    params = [{"event_id": e, "n": len(times), "last": max(times), "now": now} for e, times in merged.items()]
+    session.connection().execute(stmt, params)
 
 
 def _report_row(ctx: Context, it: Item, event_ids: dict[int, int], reporter_user_id: int | None) -> dict[str, Any]:
