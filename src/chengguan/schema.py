@@ -10,6 +10,7 @@ from chengguan.evidence import models as evidence_models
 from chengguan.geo import models as geo_models
 from chengguan.intake import models as intake_models
 from chengguan.legal import models as legal_models
+from chengguan.open311 import models as open311_models
 from chengguan.orgs import models as orgs_models
 from chengguan.taxonomy import models as taxonomy_models
 
@@ -24,6 +25,7 @@ __all__ = [
     "geo_models",
     "intake_models",
     "legal_models",
+    "open311_models",
     "orgs_models",
     "revisions",
     "taxonomy_models",

@@ -30,6 +30,15 @@ PUBLIC = {
     "/api/evidence/keys",
     "/api/evidence/proof/inclusion",
     "/api/evidence/proof/consistency",
+    # Open311 GeoReport v2: the GETs are public (no personal data); a POST sends the spec's
+    # api_key form field, refused with Open311's own 403 (tests/open311)
+    "/open311/v2/discovery.{fmt:georeport_format}",
+    "/open311/v2/services.{fmt:georeport_format}",
+    "/open311/v2/services/{service_code}.{fmt:georeport_format}",
+    "/open311/v2/requests.{fmt:georeport_format}",
+    "/open311/v2/requests/{service_request_id}.{fmt:georeport_format}",
+    "/open311/v2/tokens/{token}.{fmt:georeport_format}",
+    "/open311/{path:path}",  # any other path: an Open311 404 or 405
 }
 ROLE_USER = {role: f"{role.value}_a" for role in Role if role not in {Role.OFFICER, Role.SYSTEM}}
 ROLE_USER[Role.OFFICER] = "officer_a1"

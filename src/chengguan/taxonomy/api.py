@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Query, Response, UploadFile
 from pydantic import BaseModel
 
 from chengguan.auth.deps import DbSession, get_settings, require
@@ -17,6 +17,8 @@ from chengguan.kit.uploads import read_upload
 from chengguan.taxonomy import service
 from chengguan.taxonomy.models import Category, CategoryKind, CategoryLevel, LimitUnit
 from chengguan.taxonomy.schemas import (
+    AttributeIn,
+    AttributeOut,
     CategoryDetail,
     CategoryIn,
     CategoryOut,
@@ -70,6 +72,7 @@ def category_detail(category: Category) -> CategoryDetail:
             for t in category.time_limits
         },
         cause_codes=category.cause_codes,
+        attributes=[AttributeOut.model_validate(a, from_attributes=True) for a in category.attributes],
     )
 
 
@@ -109,6 +112,15 @@ def create_category(body: CategoryIn, session: DbSession, _: Principal = WRITE) 
 @router.patch("/categories/{key}", response_model=CategoryDetail)
 def patch_category(key: str, body: CategoryPatch, session: DbSession, _: Principal = WRITE) -> CategoryDetail:
     return category_detail(service.update(session, service.get_by_key(session, key), body))
+
+
+@router.put("/categories/{key}/form", response_model=CategoryDetail, summary="Replace a 小类's report form")
+def put_form(
+    key: str, session: DbSession, body: list[AttributeIn] = Body(max_length=30), _: Principal = WRITE
+) -> CategoryDetail:
+    """The questions a reporter answers beyond the description, asked in the order given
+    (Open311 publishes them as the service definition)."""
+    return category_detail(service.set_form(session, service.get_by_key(session, key), body))
 
 
 @router.delete("/categories/{key}", response_model=DeleteOut)

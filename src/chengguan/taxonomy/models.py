@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from chengguan.db import Base, UTCDateTime, utcnow
+from chengguan.db import Base, JsonDoc, UTCDateTime, utcnow
 from chengguan.geo.models import AreaClass
 
 
@@ -28,6 +28,19 @@ class LimitUnit(enum.StrEnum):
     WORKING_DAYS = "working_days"  # 工作日
     CALENDAR_DAYS = "calendar_days"  # 自然日
 
+
+class AttributeType(enum.StrEnum):
+    """How a form question is answered (the datatypes of Open311 GeoReport v2)."""
+
+    STRING = "string"  # one line
+    NUMBER = "number"
+    DATETIME = "datetime"  # ISO 8601 with its offset
+    TEXT = "text"  # several lines
+    SINGLE = "singlevaluelist"  # one of the listed values
+    MULTI = "multivaluelist"  # any of the listed values
+
+
+LIST_TYPES = frozenset({AttributeType.SINGLE, AttributeType.MULTI})
 
 KIND_PREFIX = {CategoryKind.COMPONENT: "C", CategoryKind.EVENT: "E"}
 KIND_LABELS = {CategoryKind.COMPONENT: "部件", CategoryKind.EVENT: "事件"}
@@ -104,6 +117,9 @@ class Category(Base):
     causes: Mapped[list[CategoryCause]] = relationship(
         cascade="all, delete-orphan", order_by="CategoryCause.cause_code", lazy="selectin"
     )
+    attributes: Mapped[list[CategoryAttribute]] = relationship(
+        cascade="all, delete-orphan", order_by="CategoryAttribute.order", lazy="selectin"
+    )
 
     @property
     def keyword_list(self) -> list[str]:
@@ -157,3 +173,24 @@ class CategoryCause(Base):
     cause_code: Mapped[str] = mapped_column(
         ForeignKey("case_causes.code", ondelete="RESTRICT", onupdate="CASCADE"), primary_key=True, index=True
     )
+
+
+class CategoryAttribute(Base):
+    """A question on the report form of a 小类 (噪声源, 时段, 摊位类型 …): what a reporter is asked
+    beyond the description. Published by Open311 as the service definition."""
+
+    __tablename__ = "category_attributes"
+    __table_args__ = (
+        UniqueConstraint("category_id", "code"),
+        CheckConstraint(f"datatype IN ({', '.join(repr(t.value) for t in AttributeType)})", name="datatype"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    datatype: Mapped[str] = mapped_column(String(16))
+    required: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(String(300))  # the question
+    datatype_description: Mapped[str | None] = mapped_column(String(300))  # how to answer, e.g. the unit
+    order: Mapped[int]  # 1 is asked first
+    values: Mapped[list[dict[str, str]]] = mapped_column(JsonDoc, default=list)  # list types: [{key, name}]

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from chengguan.geo.models import AreaClass
-from chengguan.taxonomy.models import CategoryKind, CategoryLevel, LimitUnit
+from chengguan.taxonomy.models import LIST_TYPES, AttributeType, CategoryKind, CategoryLevel, LimitUnit
 
 CODE_PATTERN = r"^\d{2}(\d{2})?$"
 # Keywords are stored comma-joined, so none may contain a separator.
@@ -21,6 +21,32 @@ class FilingConditionIn(BaseModel):
 class TimeLimitIn(BaseModel):
     amount: int = Field(ge=1, le=999)
     unit: LimitUnit
+
+
+class AttributeValue(BaseModel):
+    key: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="what a client sends")
+    name: str = Field(min_length=1, max_length=100, description="what a person reads")
+
+
+class AttributeIn(BaseModel):
+    """A question on a 小类's report form; list types offer their values, other types none."""
+
+    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$", description="unique in the 小类, e.g. noise_source")
+    datatype: AttributeType
+    required: bool = False
+    description: str = Field(min_length=1, max_length=300, description="the question, e.g. 噪声源 / Noise source")
+    datatype_description: str | None = Field(None, max_length=300, description="how to answer, e.g. a unit")
+    values: list[AttributeValue] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _values_fit_the_datatype(self) -> AttributeIn:
+        if self.datatype in LIST_TYPES and not self.values:
+            raise ValueError(f"a {self.datatype} lists its values")
+        if self.datatype not in LIST_TYPES and self.values:
+            raise ValueError(f"a {self.datatype} has no list of values")
+        if len({v.key for v in self.values}) != len(self.values):
+            raise ValueError("value keys repeat")
+        return self
 
 
 class CategoryIn(BaseModel):
@@ -86,12 +112,17 @@ class CategoryOut(BaseModel):
     children: list[CategoryOut] | None = Field(None, description="tree view: the 小类 of a 大类")
 
 
+class AttributeOut(AttributeIn):
+    order: int = Field(description="1 is asked first")
+
+
 class CategoryDetail(CategoryOut):
     note: str | None
     filing_conditions: list[FilingConditionOut]
     closing_condition: str | None
     time_limits: dict[AreaClass, TimeLimitOut]
     cause_codes: list[str]
+    attributes: list[AttributeOut] = Field(description="the report form: questions beyond the description")
 
 
 class ImportResult(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from chengguan.taxonomy.models import (
     KIND_LABELS,
     OWNER_FUNCTIONS,
     Category,
+    CategoryAttribute,
     CategoryCause,
     CategoryKind,
     CategoryLevel,
@@ -31,10 +33,18 @@ from chengguan.taxonomy.models import (
     category_key,
     level_of,
 )
-from chengguan.taxonomy.schemas import CategoryIn, CategoryPatch, FilingConditionIn, ImportResult, TimeLimitIn
+from chengguan.taxonomy.schemas import (
+    AttributeIn,
+    CategoryIn,
+    CategoryPatch,
+    FilingConditionIn,
+    ImportResult,
+    TimeLimitIn,
+)
 from chengguan.taxonomy.template import TemplateRow
 
 SEED = Path(__file__).parent / "data" / "taxonomy_standard.csv"
+FORMS_SEED = Path(__file__).parent / "data" / "category_forms.json"
 
 CategoryKey = tuple[str, str]  # (kind, code)
 
@@ -412,8 +422,36 @@ def _upsert(session: Session, specs: list[CategoryIn]) -> ImportResult:
 
 
 def load_seed(session: Session) -> int:
-    """Load the shipped standard taxonomy (idempotent); the number of categories in it."""
-    return import_file(session, SEED.read_bytes(), SEED.name).total
+    """Load the shipped standard taxonomy and its report forms (idempotent); the number of
+    categories in it."""
+    total = import_file(session, SEED.read_bytes(), SEED.name).total
+    for key, questions in json.loads(FORMS_SEED.read_text("utf-8")).items():
+        set_form(session, get_by_key(session, key), [AttributeIn.model_validate(q) for q in questions])
+    return total
+
+
+# -- report forms ---------------------------------------------------------------------------------
+
+
+def set_form(session: Session, category: Category, questions: Sequence[AttributeIn]) -> Category:
+    """Replace the report form of a 小类; questions are asked in the order given."""
+    require_city_level(session)
+    if category.level != CategoryLevel.MINOR:
+        raise Invalid(f"{category.key} is a 大类; forms belong to 小类 / 表单仅用于小类", field="key")
+    codes = [q.code for q in questions]
+    if len(set(codes)) != len(codes):
+        raise Invalid("question codes repeat / 问题代码重复", field="attributes")
+    kept = {a.code: a for a in category.attributes}  # updated in place: see _apply
+    rows = []
+    for order, question in enumerate(questions, start=1):
+        row = kept.get(question.code) or CategoryAttribute(code=question.code)
+        row.datatype, row.required, row.order = question.datatype, question.required, order
+        row.description, row.datatype_description = question.description, question.datatype_description
+        row.values = [v.model_dump() for v in question.values]
+        rows.append(row)
+    category.attributes = rows
+    session.flush()
+    return category
 
 
 def export_csv(session: Session) -> bytes:

@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: c8b81d769936
+Revision ID: 3ffe28f804ce
 Revises: 
-Create Date: 2026-11-22 07:18:33.663142
+Create Date: 2026-11-22 08:00:03.255025
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = 'c8b81d769936'
+revision: str = '3ffe28f804ce'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -54,11 +54,6 @@ def upgrade() -> None:
     sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_days')),
     sa.UniqueConstraint('day', name=op.f('uq_calendar_days_day'))
-    )
-    op.create_table('calendar_revision',
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('revision', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_revision'))
     )
     op.create_table('calendar_working_periods',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -166,12 +161,6 @@ def upgrade() -> None:
     with op.batch_alter_table('evidence_signing_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_signing_keys_created_at'), ['created_at'], unique=False)
 
-    op.create_table('grid_revision',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('revision', sa.Integer(), nullable=False),
-    sa.Column('token', sa.String(length=32), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_grid_revision'))
-    )
     op.create_table('law_documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -233,6 +222,24 @@ def upgrade() -> None:
     sa.Column('token', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_revisions'))
     )
+    op.create_table('category_attributes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('category_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('datatype', sa.String(length=16), nullable=False),
+    sa.Column('required', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('datatype_description', sa.String(length=300), nullable=True),
+    sa.Column('order', sa.Integer(), nullable=False),
+    sa.Column('values', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.CheckConstraint("datatype IN ('string', 'number', 'datetime', 'text', 'singlevaluelist', 'multivaluelist')", name=op.f('ck_category_attributes_datatype')),
+    sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_category_attributes_category_id_categories'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_category_attributes')),
+    sa.UniqueConstraint('category_id', 'code', name=op.f('uq_category_attributes_category_id_code'))
+    )
+    with op.batch_alter_table('category_attributes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_category_attributes_category_id'), ['category_id'], unique=False)
+
     op.create_table('category_causes',
     sa.Column('category_id', sa.Integer(), nullable=False),
     sa.Column('cause_code', sa.String(length=16), nullable=False),
@@ -504,15 +511,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_bucket_status_reported', ['bucket', 'status', 'last_reported_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_category_key'), ['category_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_cell_id'), ['cell_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_district_id'), ['district_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_first_reported_at'), ['first_reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_org_id'), ['org_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_source'), ['source'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_street_id'), ['street_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_unit_id'), ['unit_id'], unique=False)
         batch_op.create_index('ix_events_unit_status_deadline', ['unit_id', 'status', 'deadline_at'], unique=False)
 
     op.create_table('evidence_items',
@@ -686,7 +687,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('channel', 'external_id', name=op.f('uq_reports_channel_external_id'))
     )
     with op.batch_alter_table('reports', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reports_channel'), ['channel'], unique=False)
         batch_op.create_index(batch_op.f('ix_reports_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reports_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_reports_reporter_user_id'), ['reporter_user_id'], unique=False)
@@ -706,6 +706,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_duplicate_suggestions_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_duplicate_suggestions_report_id'), ['report_id'], unique=False)
 
+    op.create_table('open311_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('token', sa.String(length=32), nullable=False),
+    sa.Column('address_id', sa.String(length=64), nullable=True),
+    sa.Column('media_url', sa.String(length=1000), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=True),
+    sa.Column('device_id', sa.String(length=128), nullable=True),
+    sa.Column('account_id', sa.String(length=128), nullable=True),
+    sa.Column('created_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_open311_requests_report_id_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open311_requests')),
+    sa.UniqueConstraint('report_id', name=op.f('uq_open311_requests_report_id')),
+    sa.UniqueConstraint('token', name=op.f('uq_open311_requests_token'))
+    )
     op.create_table('report_attachments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -732,6 +747,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_report_attachments_report_id'))
 
     op.drop_table('report_attachments')
+    op.drop_table('open311_requests')
     with op.batch_alter_table('duplicate_suggestions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_duplicate_suggestions_report_id'))
         batch_op.drop_index(batch_op.f('ix_duplicate_suggestions_event_id'))
@@ -742,7 +758,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reports_reporter_user_id'))
         batch_op.drop_index(batch_op.f('ix_reports_org_id'))
         batch_op.drop_index(batch_op.f('ix_reports_event_id'))
-        batch_op.drop_index(batch_op.f('ix_reports_channel'))
 
     op.drop_table('reports')
     op.drop_table('law_items')
@@ -772,15 +787,9 @@ def downgrade() -> None:
     op.drop_table('evidence_items')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_unit_status_deadline')
-        batch_op.drop_index(batch_op.f('ix_events_unit_id'))
-        batch_op.drop_index(batch_op.f('ix_events_street_id'))
-        batch_op.drop_index(batch_op.f('ix_events_status'))
-        batch_op.drop_index(batch_op.f('ix_events_source'))
         batch_op.drop_index(batch_op.f('ix_events_org_id'))
         batch_op.drop_index(batch_op.f('ix_events_first_reported_at'))
-        batch_op.drop_index(batch_op.f('ix_events_district_id'))
         batch_op.drop_index(batch_op.f('ix_events_cell_id'))
-        batch_op.drop_index(batch_op.f('ix_events_category_key'))
         batch_op.drop_index('ix_events_bucket_status_reported')
 
     op.drop_table('events')
@@ -847,6 +856,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_category_causes_cause_code'))
 
     op.drop_table('category_causes')
+    with op.batch_alter_table('category_attributes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_category_attributes_category_id'))
+
+    op.drop_table('category_attributes')
     op.drop_table('revisions')
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisations_path'))
@@ -864,7 +877,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_law_documents_level'))
 
     op.drop_table('law_documents')
-    op.drop_table('grid_revision')
     with op.batch_alter_table('evidence_signing_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_signing_keys_created_at'))
 
@@ -878,7 +890,6 @@ def downgrade() -> None:
     op.drop_table('case_causes')
     op.drop_table('calendar_years')
     op.drop_table('calendar_working_periods')
-    op.drop_table('calendar_revision')
     op.drop_table('calendar_days')
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_entries_org_path'))
