@@ -12,7 +12,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from sqlalchemy.orm import Session
 
-from chengguan.audit import platform_actor
+from chengguan.audit import Actor, platform_actor
 from chengguan.config import get_settings
 from chengguan.db import create_engine, make_sessionmaker, unit_of_work
 from chengguan.errors import ChengguanError
@@ -30,10 +30,16 @@ def cli_session(command: str) -> Iterator[Session]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_engine(settings.db_url)
     try:
-        with unit_of_work(make_sessionmaker(engine), actor=platform_actor(f"cli:{command}:{_os_user()}")) as s:
+        with unit_of_work(make_sessionmaker(engine), actor=cli_actor(command)) as s:
             yield s
     finally:
         engine.dispose()
+
+
+def cli_actor(command: str) -> Actor:
+    """The platform actor of a command, ``cli:<command>:<OS user>``, for commands that run
+    several transactions of their own (bulk imports commit batch by batch)."""
+    return platform_actor(f"cli:{command}:{_os_user()}")
 
 
 def _os_user() -> str:

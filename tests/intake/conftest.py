@@ -15,6 +15,7 @@ from chengguan.dispatch import service as dispatch_service
 from chengguan.dispatch.models import Basis, ResponsibilityRule
 from chengguan.dispatch.schemas import RuleIn
 from tests.factories import SampleCity, SampleGrid
+from tests.intake.import_fixtures import import_city_store, import_store  # noqa: F401 - the import tests' own store
 
 # Points inside cells of the test city (lon, lat, WGS-84)
 A1_POINT = (116.03, 39.93)  # 东街道一社区, cell 001 (class A)

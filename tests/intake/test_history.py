@@ -88,3 +88,13 @@ def test_a_suggestion_may_name_an_event_of_the_same_batch(client, as_user, intak
     res = client.post("/api/intake/reports/batch", json={"reports": batch}, headers=as_user("clerk_a")).json()
     first, maybe = res["outcomes"]
     assert maybe["status"] == "pending" and [s["event_id"] for s in maybe["suggestions"]] == [first["event_id"]]
+
+
+def test_an_earlier_report_in_a_later_batch_widens_the_event(platform_session, intake_city: IntakeCity) -> None:
+    ctx = pipeline.context(platform_session, classifier=None, historical=True)
+    later = pipeline.process(platform_session, [old(27, 10, closed_after_h=48)], ctx).items[0]
+    earlier = pipeline.process(platform_session, [old(27, 8)], ctx).items[0]  # a newest-first export
+    assert earlier.merged and earlier.event_ref == later.event_ref
+    event = platform_session.get(Event, later.event_ref)
+    assert event is not None and event.first_reported_at == T0 + dt.timedelta(hours=8)
+    assert event.last_reported_at == T0 + dt.timedelta(hours=10)

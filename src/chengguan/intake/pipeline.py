@@ -491,22 +491,28 @@ def _merge_counts(items: list[Item], created: list[_NewEvent]) -> dict[int, list
 
 
 def _update_merged(session: Session, merged: dict[int, list[dt.datetime]]) -> None:
-    """One executemany for the batch: each open event gains its reports and maybe a later last one."""
+    """One executemany for the batch: each open event gains its reports, and its span of reports
+    widens to hold them."""
     if not merged:
         return
     table = cast(Table, Event.__table__)
     last = bindparam("last", type_=table.c.last_reported_at.type)
+    first = bindparam("first", type_=table.c.first_reported_at.type)  # history may arrive out of order
     stmt = (
         table.update()
         .where(table.c.id == bindparam("event_id"))
         .values(
             report_count=table.c.report_count + bindparam("n"),
+            first_reported_at=case((table.c.first_reported_at > first, first), else_=table.c.first_reported_at),
             last_reported_at=case((table.c.last_reported_at < last, last), else_=table.c.last_reported_at),
             updated_at=bindparam("now", type_=table.c.updated_at.type),
         )
     )
     now = utcnow()
-    params = [{"event_id": e, "n": len(times), "last": max(times), "now": now} for e, times in merged.items()]
+    params = [
+        {"event_id": e, "n": len(times), "first": min(times), "last": max(times), "now": now}
+        for e, times in merged.items()
+    ]
     session.connection().execute(stmt, params)
 
 
