@@ -6,10 +6,10 @@ bounded loopback load of single-report POSTs, throughput and latency percentiles
 
 The client is a minimal asyncio HTTP/1.1 client on keep-alive connections (``--concurrency``
 requests in flight at most: a bounded load, so latency measures the server, not a queue the
-client built). Two loads: single-report requests, and batches (``--batch`` reports per request, as
-the hotline, IoT and video-AI systems send them). Each report is one patrol report at its own random point near a demo cell, so
-dedup, dispatch and the inserts do real work. The baseline, measured the same way in the same
-run, is ``GET /health`` (the framework's floor on this machine). Medians of ``--runs`` runs.
+client built). Two loads: single-report requests, and batches (``--batch`` reports per request,
+as the hotline, IoT and video-AI systems send them). Each report is one patrol report at its own
+random point near a demo cell, so dedup, dispatch and the inserts do real work. The baseline,
+measured the same way in the same run, is ``GET /health`` (the framework's floor on this machine). Medians of ``--runs`` runs.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def main() -> None:
         print("medians:")
         for k, m in med.items():
             print(
-                f"  {k:<8} {m['rate']:>7,.0f} req/s  p50 {m['p50']:5.1f} ms  p95 {m['p95']:5.1f} ms  p99 {m['p99']:5.1f} ms"
+                f"  {k:<8} {m['rate']:>7,.0f} req/s  " + "  ".join(f"{q} {m[q]:5.1f} ms" for q in ("p50", "p95", "p99"))
             )
         print(f"single reports/s as a share of the /health floor: {med['report']['rate'] / med['health']['rate']:.2f}")
         print(f"reports/s in batches of {args.batch}: {med[f'batch{args.batch}']['rate'] * args.batch:,.0f}")

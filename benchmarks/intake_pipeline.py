@@ -103,8 +103,9 @@ def baseline(path: Path, rows: int, runs: int) -> float:
     """Median rows/s of a bare executemany into an events-shaped indexed table (fresh each run)."""
     now = dt.datetime(2026, 1, 5, tzinfo=dt.UTC).isoformat()
     params = [
-        ("dispatched", 5, "E0502", "路口有人占道经营卖水果", "路口有人占道经营卖水果", None, 116.3 + i * 1e-6, 39.9, 3724123016 + i % 50_000,
-         1 + i % 9_000, "A", 100 + i % 2_000, 50, 10, 200 + i % 600, "hotline", 1, now, now, now, now,
+        ("dispatched", 5, "E0502", "路口有人占道经营卖水果", "路口有人占道经营卖水果", None, 116.3 + i * 1e-6, 39.9,
+         3724123016 + i % 50_000, 1 + i % 9_000, "A", 100 + i % 2_000, 50, 10, 200 + i % 600, "hotline", 1,
+         now, now, now, now,
          "网格 110105001001001 A类; 清单第37行; 事件先属地; 处置时限 2 working_hours (A类)", None, now, now)
         for i in range(rows)
     ]  # fmt: skip
@@ -174,12 +175,11 @@ def main() -> None:
     bare = baseline(work / "bare.db", args.reports, args.runs)
     created, merged, other = shares[0]
     print(
-        f"{dt.date.today()}  {os.cpu_count()} CPUs  {args.reports:,} reports in batches of {args.batch:,}, {args.runs} runs"
+        f"{dt.date.today()}  {os.cpu_count()} CPUs  {args.reports:,} reports, batches of {args.batch:,}, "
+        f"{args.runs} runs"
     )
     print(f"  outcome: {created:,} new events, {merged:,} merged, {other:,} pending or refused")
-    print(
-        f"  pipeline          {statistics.median(rates):>9,.0f} reports/s  (runs: {', '.join(f'{r:,.0f}' for r in rates)})"
-    )
+    print(f"  pipeline          {statistics.median(rates):>9,.0f} reports/s  ({', '.join(f'{r:,.0f}' for r in rates)})")
     print(f"  bare insert       {bare:>9,.0f} rows/s")
     print(f"  pipeline / bare   {statistics.median(rates) / bare:.2f}  (three rows a new problem: ceiling ≈ 0.33)")
     shutil.rmtree(work)
