@@ -9,7 +9,8 @@ requests in flight at most: a bounded load, so latency measures the server, not 
 client built). Two loads: single-report requests, and batches (``--batch`` reports per request,
 as the hotline, IoT and video-AI systems send them). Each report is one patrol report at its own
 random point near a demo cell, so dedup, dispatch and the inserts do real work. The baseline,
-measured the same way in the same run, is ``GET /health`` (the framework's floor on this machine). Medians of ``--runs`` runs.
+measured the same way in the same run, is ``GET /health`` (the framework's floor on this
+machine). Medians of ``--runs`` runs.
 """
 
 from __future__ import annotations
