@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,22 +56,32 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _set_schema(PG_URL, f"DROP SCHEMA {DEMO_SCHEMA} CASCADE")
 
 
-def _run_demo(runner: CliRunner) -> str:
-    result = runner.invoke(cli_app, ["demo"])
+NO_HISTORY = ("--history", "0")  # the city alone: the history has tests of its own (test_history.py)
+
+
+def _run_demo(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(cli_app, ["demo", *args])
     assert result.exit_code == 0, result.output + repr(result.exception)
     return result.output
+
+
+@contextmanager
+def demo_cli(url: str, data_dir: Path) -> Iterator[Callable[..., str]]:
+    """`chengguan demo` through the real root CLI against ``url``: each call is one run with
+    the given options and returns its output."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CHENGGUAN_DATABASE_URL", url)
+        env.setenv("CHENGGUAN_DATA_DIR", str(data_dir))
+        get_settings.cache_clear()  # the CLI reads its settings from the environment, once
+        try:
+            runner = CliRunner()
+            yield functools.partial(_run_demo, runner)
+        finally:
+            get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
 def demo_runs(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
     """`chengguan demo` run twice against ``demo_db_url``, through the real root CLI."""
-    data_dir: Path = tmp_path_factory.mktemp("demo-data")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CHENGGUAN_DATABASE_URL", demo_db_url)
-        env.setenv("CHENGGUAN_DATA_DIR", str(data_dir))
-        get_settings.cache_clear()  # the CLI reads its settings from the environment, once
-        try:
-            runner = CliRunner()
-            return DemoRuns(demo_db_url, _run_demo(runner), _run_demo(runner))
-        finally:
-            get_settings.cache_clear()
+    with demo_cli(demo_db_url, tmp_path_factory.mktemp("demo-data")) as run:
+        return DemoRuns(demo_db_url, run(*NO_HISTORY), run(*NO_HISTORY))
