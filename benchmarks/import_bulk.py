@@ -23,9 +23,6 @@ import os
 import random
 import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +39,7 @@ from chengguan.intake.importer import ImportJob
 from chengguan.intake.profiles import TEMPLATE_COLUMNS, profile
 from chengguan.intake.sources import open_source
 from chengguan.kit.gcpause import gc_paused
+from demo_city import city_copy  # benchmarks/demo_city.py
 
 HOTLINE = {  # 诉求分类 (mapped by import_maps/12345.csv) → texts
     "占道经营": ["路口有人占道经营卖水果", "小区门口有人摆摊卖菜", "商贩在人行道上摆摊经营"],
@@ -51,19 +49,6 @@ HOTLINE = {  # 诉求分类 (mapped by import_maps/12345.csv) → texts
     "乱停车": ["小区门口乱停车堵住消防通道", "路边车辆乱停放影响通行"],
 }
 KEYS = ["E0502", "E0505", "E0101", "E0201"]
-
-
-def build_demo(data_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "CHENGGUAN_DATA_DIR": str(data_dir),
-        "CHENGGUAN_DATABASE_URL": f"sqlite:///{data_dir / 'd.db'}",
-    }
-    chengguan = [sys.executable, "-m", "chengguan"]
-    subprocess.run([*chengguan, "db", "upgrade"], env=env, check=True, capture_output=True)
-    demo = subprocess.run([*chengguan, "demo", "--help"], env=env, check=True, capture_output=True, text=True)
-    history = ["--history", "0"] if "--history" in demo.stdout else []  # the city alone, no year of reports
-    subprocess.run([*chengguan, "demo", *history], env=env, check=True, capture_output=True)
 
 
 def write_file(path: Path, points: list[tuple[float, float]], rows: int, rng: random.Random) -> None:
@@ -170,12 +155,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="chengguan-import-bench-"))
-    if args.data_dir:
-        shutil.copy(args.data_dir / "d.db", work / "base.db")
-    else:
-        build_demo(work)
-        (work / "d.db").rename(work / "base.db")
+    work = city_copy(args.data_dir, "chengguan-import-bench-")
     rng = random.Random(args.seed)
     engine = create_engine(f"sqlite:///{work / 'base.db'}")
     with make_sessionmaker(engine)() as session:

@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from chengguan.db import create_engine, make_sessionmaker
 from chengguan.geo.models import GridCell
+from demo_city import build_demo, cli_env  # benchmarks/demo_city.py
 
 TEXTS = (
     "路口有人占道经营卖水果",
@@ -49,14 +50,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def build_demo(data_dir: Path, env: dict[str, str]) -> None:
-    chengguan = [sys.executable, "-m", "chengguan"]
-    subprocess.run([*chengguan, "db", "upgrade"], env=env, check=True, capture_output=True)
-    demo = subprocess.run([*chengguan, "demo", "--help"], env=env, check=True, capture_output=True, text=True)
-    history = ["--history", "0"] if "--history" in demo.stdout else []
-    subprocess.run([*chengguan, "demo", *history], env=env, check=True, capture_output=True)
 
 
 def spots(url: str, n: int, seed: int) -> list[tuple[float, float]]:
@@ -180,9 +173,9 @@ def main() -> None:
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="chengguan-api-bench-"))
     url = f"sqlite:///{data_dir / 'd.db'}"
-    env = {**os.environ, "CHENGGUAN_DATA_DIR": str(data_dir), "CHENGGUAN_DATABASE_URL": url}
+    env = cli_env(data_dir)
     if args.data_dir is None:
-        build_demo(data_dir, env)
+        build_demo(data_dir)
     points = spots(url, 3_000, args.seed)
     port = free_port()
     server = subprocess.Popen(

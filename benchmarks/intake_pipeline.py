@@ -25,9 +25,6 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +38,7 @@ from chengguan.intake import pipeline
 from chengguan.intake.classifier import TextClassifier
 from chengguan.intake.schemas import ReportIn
 from chengguan.kit.coords import CRS, convert_point
+from demo_city import city_copy  # benchmarks/demo_city.py
 
 TEXTS = {
     "E0502": ["路口有人占道经营卖水果", "小区门口有人摆摊卖菜", "商贩在人行道上摆摊经营"],
@@ -60,19 +58,6 @@ CREATE INDEX bare_3 ON bare (cell_id);
 CREATE INDEX bare_4 ON bare (first_reported_at);
 CREATE INDEX bare_5 ON bare (org_id);
 """
-
-
-def build_demo(data_dir: Path) -> None:
-    env = {
-        **os.environ,
-        "CHENGGUAN_DATA_DIR": str(data_dir),
-        "CHENGGUAN_DATABASE_URL": f"sqlite:///{data_dir / 'd.db'}",
-    }
-    chengguan = [sys.executable, "-m", "chengguan"]
-    subprocess.run([*chengguan, "db", "upgrade"], env=env, check=True, capture_output=True)
-    demo = subprocess.run([*chengguan, "demo", "--help"], env=env, check=True, capture_output=True, text=True)
-    history = ["--history", "0"] if "--history" in demo.stdout else []
-    subprocess.run([*chengguan, "demo", *history], env=env, check=True, capture_output=True)
 
 
 def make_reports(points: list[tuple[float, float]], n: int, start: dt.datetime, rng: random.Random) -> list[ReportIn]:
@@ -135,12 +120,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="chengguan-pipeline-bench-"))
-    if args.data_dir:
-        shutil.copy(args.data_dir / "d.db", work / "base.db")
-    else:
-        build_demo(work)
-        (work / "d.db").rename(work / "base.db")
+    work = city_copy(args.data_dir, "chengguan-pipeline-bench-")
     rng = random.Random(args.seed)
     texts = [t for ts in TEXTS.values() for t in ts]
     labels = [k for k, ts in TEXTS.items() for _ in ts]
