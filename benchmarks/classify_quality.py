@@ -19,6 +19,13 @@ for r in 0 … repeats-1) and the same text normalisation (``text_features.norma
 medians over the repeats. "chengguan" is ``classifier.cross_validate`` itself, which also reports
 top-3 accuracy and, for a target precision, the threshold and the share of reports that would go
 to the clerk. Timings are the median fit (vocabulary + model) per fold on this machine.
+
+The threshold ``cross_validate`` reports is chosen on the very predictions it is measured on, so
+the precision of the confident ones meets the target by construction. The honest figure is
+nested: ``TextClassifier.train`` on four folds (its own inner cross-validation picks the
+temperature and the threshold), ``predict`` on the fifth, for each fold in turn; the table
+"held out" gives the share of those unseen reports that came out confident and how many of them
+were right.
 The script exits non-zero if the platform's model does not beat the majority baseline.
 """
 
@@ -47,7 +54,7 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 from sklearn.svm import LinearSVC
 
-from chengguan.intake.classifier import cross_validate
+from chengguan.intake.classifier import TextClassifier, cross_validate
 from chengguan.intake.text_features import normalise
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -131,6 +138,19 @@ def evaluate(
     return accuracy_score(y, predicted), f1_score(y, predicted, average="macro"), statistics.median(fits)
 
 
+def held_out(texts: list[str], labels: list[str], target: float, seed: int = 0) -> tuple[float, float, float]:
+    """Share of unseen reports predicted confidently, the accuracy of those, and the accuracy of
+    all, each model (threshold included) trained without the fold it predicts."""
+    y = np.array(labels)
+    confident = np.zeros(len(y), dtype=bool)
+    right = np.zeros(len(y), dtype=bool)
+    for train, test in StratifiedKFold(5, shuffle=True, random_state=seed).split(texts, y):
+        model = TextClassifier.train([texts[i] for i in train], y[train].tolist(), target_precision=target, seed=seed)
+        for i, p in zip(test, model.predict([texts[i] for i in test]), strict=True):
+            confident[i], right[i] = p.confident, p.label == y[i]
+    return float(confident.mean()), float(right[confident].mean()) if confident.any() else 0.0, float(right.mean())
+
+
 def run(name: str, repeats: int) -> bool:
     texts, labels = DATASETS[name]()
     counts = Counter(labels)
@@ -150,13 +170,15 @@ def run(name: str, repeats: int) -> bool:
         print(f"| {method} | {figures[method][0]:.3f} | {figures[method][1]:.3f} | {figures[method][2]:.2f} |")
     top3 = statistics.median(e.top3_accuracy for e in ours)
     print(f"\nchengguan top-3 accuracy {top3:.3f}; confidence threshold by target precision (seed 0):")
-    print("\n| target precision | threshold | confident | their accuracy | to the clerk |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
+    print("\n| target precision | threshold | confident (in-sample) | held out: confident | their accuracy ", end="")
+    print("| to the clerk | accuracy of all |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for target in TARGETS:
         e = cross_validate(texts, labels, 5, 0, target_precision=target)
+        share, precision, accuracy = held_out(texts, labels, target)
         print(
-            f"| {target:.2f} | {e.threshold:.3f} | {e.confident_share:.1%} | {e.confident_accuracy:.3f} "
-            f"| {e.clerk_share:.1%} |"
+            f"| {target:.2f} | {e.threshold:.3f} | {e.confident_share:.1%} | {share:.1%} | {precision:.3f} "
+            f"| {1 - share:.1%} | {accuracy:.3f} |"
         )
     return acc > figures["majority class"][0] and f1 > figures["majority class"][1]
 

@@ -252,32 +252,39 @@ def tipdm(path: Path, config: DedupConfig, review: int) -> None:
         f"same-title pairs: {all_positive} in all, {positive} within {_hours(window)} h of each other; "
         f"{len(pairs):,} pairs within the window (the pipeline compares no others)"
     )
-    print("Compared: 留言详情 only (the title is the label). No coordinates and no category: every message is put")
-    print("at one place in one 小类, so every pair in the window is a candidate (precision is a lower bound).")
+    print("Compared: 留言详情 only (the title is the label). The data has no coordinates and no 小类, so the")
+    print("distance and category parts are left out of the score (weight 0: it is the weighted mean of text and")
+    print("time) and nothing blocks by place: every pair within the window is a candidate, where the pipeline")
+    print("would compare only events within 200 m of the same 大类. Precision is therefore a lower bound.")
     print("\nText similarity alone:")
     _text_options([(a.text, b.text, a.title == b.title) for a, b in pairs])
 
     texts = {m.text: normalise(m.text) for m in messages}
+    w = config.weights
+    unplaced = replace(config, weights=Weights(text=w.text, distance=0, time=w.time, category=0))
+    # one spot and one 小类 for all: with those parts weighted 0 they only keep every pair eligible
     scored = []
     for a, b in pairs:
         event = Candidate(0, "E0101", 116.4, 39.9, a.at, a.at, texts[a.text])
         query = Query("E0101", 116.4, 39.9, b.at, texts[b.text])
-        scored.append((decide(query, [event], config), a, b))
-    print(f"\nFull score (text + time; distance 0, same 小类 assumed), defaults {_describe(config)}:")
-    for name, action in (("merge", (Action.MERGE,)), ("merge or suggest", (Action.MERGE, Action.SUGGEST))):
-        hits = [a.title == b.title for d, a, b in scored if d.action in action]
+        scored.append((decide(query, [event], unplaced), a, b))
+    print(f"\nScore of text and time only ({_describe(unplaced)}):")
+    print(f"{'':20}{'pairs':>7} {'precision':>10} {'recall (window)':>16} {'recall (all)':>13}")
+    for merge_at in THRESHOLDS:
+        hits = [a.title == b.title for d, a, b in scored if d.best is not None and d.best.value >= merge_at]
         right = sum(hits)
+        mark = {config.merge_at: "  ← merge_at", config.suggest_at: "  ← suggest_at"}.get(merge_at, "")
         print(
-            f"  {name:17} {len(hits):5} pairs, precision {right / max(len(hits), 1):.3f}, "
-            f"recall {right / max(positive, 1):.3f} of the pairs in the window, {right / all_positive:.3f} of all"
+            f"  score ≥ {merge_at:<10}{len(hits):7} {right / max(len(hits), 1):10.3f} "
+            f"{right / max(positive, 1):16.3f} {right / all_positive:13.3f}{mark}"
         )
     false = [(d, a, b) for d, a, b in scored if d.action is Action.MERGE and a.title != b.title]
     near_identical = sum(similarity(texts[a.text], texts[b.text]) >= 0.9 for _, a, b in false)
     print(f"  merges with different titles: {len(false)}, of them {near_identical} with text similarity ≥ 0.9")
     if review:
-        print(f"\n{review} of them at random, to judge by eye (the first 60 characters of each):")
-        for d, a, b in random.Random(7).sample(false, min(review, len(false))):
-            print(f"  {d.best.value if d.best else 0:.2f}  {a.title} | {b.title}")
+        print(f"\n{review} of them at random (seed 7), to judge by eye (the first 60 characters of each):")
+        for n, (d, a, b) in enumerate(random.Random(7).sample(false, min(review, len(false))), 1):
+            print(f"{n:3}. {d.best.value if d.best else 0:.2f}  {a.title} | {b.title}")
             print(f"        {a.text[:60]}\n        {b.text[:60]}")
 
 

@@ -317,3 +317,39 @@ def test_index_skips_other_major_categories_and_empty_index():
     assert index.candidates(query(key="E0502")) == []
     assert index.decide_many([query(key="C0102")], itertools.count(5))[0].action is Action.NEW
     assert len(index) == 2
+
+
+def test_decide_many_sees_what_add_and_merge_changed_between_batches():
+    """Batches alternate with reports decided one at a time through decide/add/merge: the
+    batches must see the events those added and the spans they stretched. Enough older events
+    that the sorted copy is not remade for every batch."""
+    stream = random_stream(3, 480)
+    seed = [
+        Candidate(10_000 + i, q.category_key, q.lon, q.lat, q.at - 70 * HOUR, q.at - 60 * HOUR, q.text)
+        for i, q in enumerate(random_stream(4, 2_000))
+    ]
+    oracle, index = DedupIndex(CONFIG, seed), DedupIndex(CONFIG, seed)
+    ids_oracle, ids_index = itertools.count(1), itertools.count(1)
+    expected, got = [], []
+    for n, start in enumerate(range(0, len(stream), 40)):
+        batch = stream[start : start + 40]
+        if n % 2:
+            for q in batch:
+                decision = oracle.decide(q)
+                assert summary(index.decide(q)) == summary(decision)
+                apply(oracle, q, decision, ids_oracle)
+                apply(index, q, decision, ids_index)
+            continue
+        for q in batch:
+            decision = oracle.decide(q)
+            expected.append(summary(decision))
+            apply(oracle, q, decision, ids_oracle)
+        got += [summary(d) for d in index.decide_many(batch, ids_index)]
+    assert got == expected
+    assert {a for a, _ in expected} == set(Action)
+
+
+def test_decide_many_refuses_naive_times():
+    with pytest.raises(Invalid) as error:
+        DedupIndex(CONFIG).decide_many([Query("E0502", LON, LAT, dt.datetime(2026, 5, 4), "x")], itertools.count())
+    assert error.value.field == "at"

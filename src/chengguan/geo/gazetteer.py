@@ -219,7 +219,7 @@ class GazetteerIndex:
         typed = normalize(text)
         mentions = self._exact(typed, within)
         choice = self._choose(mentions)
-        if choice is None or SPECIFICITY[self._kind(choice.hit)] < SPECIFICITY[EntryKind.ROAD]:
+        if choice is None or not self._settled(choice):
             typos = self._typos(typed, within)
             if typos:
                 mentions = _outermost([*mentions, *typos])
@@ -238,6 +238,16 @@ class GazetteerIndex:
 
     def _kind(self, hit: _Hit) -> EntryKind:
         return self.places[hit.place].kind
+
+    def _settled(self, choice: _Choice) -> bool:
+        """A road or POI named by more than two characters and contradicting nothing: no typo
+        could read the text better. Two characters are weak evidence: 北大 (北京大学) inside
+        东单北大衔, a misspelt 东单北大街, whose 街 would have ruled it out."""
+        return (
+            self._spec(choice.hit) >= SPECIFICITY[EntryKind.ROAD]
+            and choice.mention.length > MIN_TERM
+            and not choice.conflicts
+        )
 
     def _keep(self, hits: Iterable[_Hit], within: str | None) -> tuple[_Hit, ...]:
         if within is None:
@@ -294,7 +304,7 @@ class GazetteerIndex:
     def _weigh(self, mention: _Mention, hit: _Hit, mentions: Sequence[_Mention]) -> _Choice:
         choice = _Choice(mention, hit)
         for other in mentions:
-            if other is mention:
+            if _alternatives(other, mention):
                 continue
             best = other.hits[0] if len(other.hits) == 1 else self._closest(hit, other.hits)
             relation = self._relation(hit.place, best.place)
@@ -370,7 +380,7 @@ class GazetteerIndex:
             return None
         best: tuple[float, Place, tuple[float, float]] | None = None
         for mention in mentions:
-            if mention is choice.mention or mention in choice.conflicts:
+            if _alternatives(mention, choice.mention) or mention in choice.conflicts:
                 continue
             for hit in mention.hits:
                 other = self.places[hit.place]
@@ -403,12 +413,18 @@ class GazetteerIndex:
 
 
 def _outermost(mentions: list[_Mention]) -> list[_Mention]:
-    """The mentions not inside a longer one, in text order."""
+    """The mentions not inside a longer one, in text order. Mentions of the same stretch stay:
+    they are different readings of it (two roads one typo away, 广衔门: 广安门 or 广渠门)."""
     kept: list[_Mention] = []
     for m in sorted(mentions, key=lambda m: (-m.length, m.start)):
-        if not any(k.start <= m.start and m.end <= k.end for k in kept):
+        if not any(k.start <= m.start and m.end <= k.end and k.length > m.length for k in kept):
             kept.append(m)
     return sorted(kept, key=lambda m: m.start)
+
+
+def _alternatives(a: _Mention, b: _Mention) -> bool:
+    """Two readings of the same stretch of text: neither supports nor contradicts the other."""
+    return a.start == b.start and a.end == b.end
 
 
 def _heads_a_road(text: str, after: int) -> bool:
