@@ -2,7 +2,9 @@
 they breach and are punished under. Reference data for the whole city: not org-scoped.
 
 The text tables are written only by the bulk loader (``loader.py``), which records one summary
-audit entry per load; causes changed through the API are audited row by row as usual."""
+audit entry per load; causes changed through the API are audited row by row as usual.
+
+Discretion schemes (裁量基准) belong to an agency; the root organisation's is the city-wide one."""
 
 from __future__ import annotations
 
@@ -148,3 +150,23 @@ class CauseProvision(Base):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("law_articles.id", ondelete="SET NULL"), index=True)
     paragraph_no: Mapped[int | None]
     item_no: Mapped[int | None]
+
+
+class DiscretionScheme(Base):
+    """裁量基准 of one agency: tiers (``[{"name", "lower", "upper"}]``, per cent of the statutory
+    range) and the 较大数额 hearing amounts. It governs the agency's subtree unless an agency
+    below has its own; the root organisation's scheme is the city-wide default.
+
+    Not ``OrgScoped``: benchmarks must be published (法34), so everyone reads every scheme; writes
+    go through ``orgs.service.require_writable``."""
+
+    __tablename__ = "discretion_schemes"
+    __audit_exclude__ = frozenset({"updated_at"})
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), unique=True)
+    tiers: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc)
+    hearing_citizen: Mapped[int]
+    hearing_organisation: Mapped[int]
+    published_as: Mapped[str] = mapped_column(String(200), default="")  # the benchmark's document number
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chengguan.legal.discretion import Harm, Mitigation, Party, Verdict
 from chengguan.legal.models import FineBasis, ProvisionRole, Verification
 from chengguan.legal.parser import Level
 
@@ -208,3 +210,131 @@ class ResolvedRefOut(BaseModel):
     paragraph_no: int | None
     item_no: int | None
     text: str
+
+
+# -- discretion (自由裁量) ---------------------------------------------------------------------------
+
+MAX_CONCURRENT_CAUSES = 5
+Money = Annotated[Decimal, Field(gt=0, max_digits=16, decimal_places=2)]
+
+
+class SchemeTierIO(BaseModel):
+    name: str = Field(min_length=1, max_length=20, description="轻微, 一般, 较重, 严重 …")
+    lower: int = Field(ge=0, le=100, description="per cent of the statutory range where the tier starts")
+    upper: int = Field(ge=0, le=100, description="per cent where it ends")
+
+
+class SchemeIn(BaseModel):
+    """Tiers in ascending order, contiguous from 0 % to 100 % (checked; the field at fault named)."""
+
+    tiers: list[SchemeTierIO] = Field(max_length=10)
+    hearing_citizen: int = Field(ge=0, description="较大数额 for a citizen: a larger fine carries the hearing right")
+    hearing_organisation: int = Field(ge=0, description="较大数额 for an organisation")
+    published_as: str = Field("", max_length=200, description="the published benchmark's document number (法34)")
+
+
+class SchemeOut(BaseModel):
+    org_id: int | None = Field(description="the agency whose scheme this is; null: the platform default")
+    org_name: str | None
+    source: str
+    tiers: list[SchemeTierIO]
+    hearing_citizen: int
+    hearing_organisation: int
+    published_as: str
+    updated_at: dt.datetime | None
+
+
+class HistoryIn(BaseModel):
+    prior_penalties: int = Field(0, ge=0, description="penalties for the same cause within the window")
+    last_penalty_on: dt.date | None = None
+    window_days: int = Field(365, ge=1, le=3650)
+
+
+class CauseFactsIn(BaseModel):
+    """One cause the act falls under, with the facts only that cause needs."""
+
+    cause_code: str = Field(min_length=1, max_length=16)
+    builtin_tier: str | None = Field(None, max_length=60, description="the statute's own tier the facts establish")
+    quantity: Money | None = Field(None, description="m², vehicles, animals … for a per-unit fine")
+    construction_cost: Money | None = Field(None, description="yuan, for a fine on the construction cost")
+
+
+class RecommendIn(BaseModel):
+    causes: list[CauseFactsIn] = Field(min_length=1, max_length=MAX_CONCURRENT_CAUSES)
+    org_id: int | None = Field(None, description="the deciding agency; default: the caller's organisation")
+    tier: str = Field(min_length=1, max_length=20, description="the scheme's tier the facts fit")
+    party: Party = Party.CITIZEN
+    mitigating: list[Mitigation] = Field(default_factory=list, max_length=len(Mitigation))
+    reduce: bool = Field(False, description="减轻 (below the range) instead of 从轻; needs a mitigating fact")
+    aggravating: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=10
+    )
+    minor: bool = False
+    corrected: bool = False
+    harm: Harm = Harm.SERIOUS
+    no_fault_proven: bool = False
+    age: int | None = Field(None, ge=0, le=150)
+    lacks_capacity: bool = False
+    history: HistoryIn = Field(default_factory=HistoryIn)
+
+
+class DecisionIn(RecommendIn):
+    amount: int = Field(ge=0, description="the fine decided, yuan; 0: no penalty")
+    reason: str | None = Field(None, max_length=2000, description="required when the amount leaves the band")
+
+
+class LineOut(BaseModel):
+    text: str
+    refs: list[str]
+    citations: list[str] = Field(description="the refs as canonical citations, where they resolve")
+
+
+class RangeOut(BaseModel):
+    low: int
+    high: int
+
+
+class NoPenaltyOut(BaseModel):
+    ground: str = Field(description="under_14 | incapable | no_fault | minor | first_offence")
+    mandatory: bool = Field(description="true: must not punish; false: may decline (首违不罚)")
+    text: str
+    ref: str
+
+
+class RecommendationOut(BaseModel):
+    cause_code: str
+    cause_name: str
+    fine_basis: FineBasis
+    fine_min: int | None = Field(description="the statute's rate as recorded: yuan, yuan per unit or per cent")
+    fine_max: int | None
+    builtin_tier: str | None
+    tier: str
+    applicable: RangeOut | None = Field(description="the statutory range for these circumstances, yuan")
+    reduced: RangeOut | None = Field(description="the 减轻-lowered range, when chosen")
+    band: RangeOut | None = Field(description="the scheme tier's share of the range")
+    amount: int | None = Field(description="recommended fine, yuan; null: no fine")
+    no_penalty: NoPenaltyOut | None
+    simple_procedure: bool = Field(description="法51: may be decided on the spot")
+    hearing: bool = Field(description="法63: the party must be told of the hearing right")
+    hearing_threshold: int
+    rounding: str
+    lines: list[LineOut]
+    provisions: list[ProvisionOut]
+
+
+class AdviceOut(BaseModel):
+    scheme: SchemeOut
+    applies: RecommendationOut = Field(description="the one fine 法29 allows")
+    concurrence: list[LineOut] = Field(description="why it applies, when several causes were given")
+    recommendations: list[RecommendationOut]
+    rules: list[ResolvedRefOut] = Field(description="texts of the general articles the rationale cites")
+
+
+class DecisionOut(BaseModel):
+    verdict: Verdict
+    amount: int
+    deviation: int = Field(description="yuan beyond the recommended band (negative: below)")
+    simple_procedure: bool
+    hearing: bool
+    lines: list[LineOut]
+    recommendation: RecommendationOut

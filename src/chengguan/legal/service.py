@@ -10,17 +10,37 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, desc, func, or_, select
+from sqlalchemy import ColumnElement, and_, desc, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from chengguan import audit
 from chengguan.errors import Conflict, Invalid, NotFound
-from chengguan.legal import causes, loader
+from chengguan.legal import causes, discretion, loader
 from chengguan.legal.loader import LoadReport
-from chengguan.legal.models import CaseCause, CauseProvision, LawArticle, LawDocument, Verification
+from chengguan.legal.models import (
+    CaseCause,
+    CauseProvision,
+    DiscretionScheme,
+    FineBasis,
+    LawArticle,
+    LawDocument,
+    ProvisionRole,
+    Verification,
+)
 from chengguan.legal.parser import Level
 from chengguan.legal.resolve import ResolvedRef, Resolver
-from chengguan.legal.schemas import ArticleBrief, CauseIn, CausePatch, OutlineNode
+from chengguan.legal.schemas import (
+    ArticleBrief,
+    CauseFactsIn,
+    CauseIn,
+    CausePatch,
+    DecisionIn,
+    OutlineNode,
+    RecommendIn,
+    SchemeIn,
+)
+from chengguan.orgs import service as orgs_service
+from chengguan.orgs.models import Organisation, org_table
 
 MAX_TERMS = 5
 SNIPPET_CHARS = 80
@@ -265,3 +285,170 @@ def unlinked_provisions(session: Session) -> list[tuple[str, CauseProvision]]:
         .order_by(CaseCause.code, CauseProvision.role, CauseProvision.position)
     ).all()
     return [(code, provision) for code, provision in rows]
+
+
+# -- discretion (自由裁量) ----------------------------------------------------------------------------
+
+# Fields of one cause's facts (and get_cause's "code"), as named under ``causes.<i>.`` in the request
+PER_CAUSE_FIELDS = {f: f for f in ("cause_code", "builtin_tier", "quantity", "construction_cost")} | {
+    "code": "cause_code"
+}
+
+
+@dataclass(frozen=True)
+class EffectiveScheme:
+    scheme: discretion.Scheme
+    row: DiscretionScheme | None  # None: no agency above has one, the platform default applies
+    org_name: str | None
+
+
+def scheme_of(row: DiscretionScheme, org_name: str) -> discretion.Scheme:
+    tiers = tuple(discretion.SchemeTier(t["name"], t["lower"], t["upper"]) for t in row.tiers)
+    source = f"{org_name}{row.published_as or '裁量基准'}"
+    return discretion.Scheme(tiers, row.hearing_citizen, row.hearing_organisation, source)
+
+
+def effective_scheme(session: Session, org_path: str | None) -> EffectiveScheme:
+    """The scheme of the nearest agency at or above ``org_path`` (None: the city root's); the
+    platform default when none has one. Core table for the organisations: a citizen sees none."""
+    stmt = select(DiscretionScheme, org_table.c.name).join(org_table, org_table.c.id == DiscretionScheme.org_id)
+    if org_path:
+        stmt = stmt.where(literal(org_path).startswith(org_table.c.path))
+    else:
+        stmt = stmt.where(org_table.c.parent_id.is_(None))
+    found = session.execute(stmt.order_by(org_table.c.depth.desc(), org_table.c.id).limit(1)).first()
+    if found is None:
+        return EffectiveScheme(discretion.DEFAULT_SCHEME, None, None)
+    row, name = found
+    return EffectiveScheme(scheme_of(row, name), row, name)
+
+
+def list_schemes(session: Session) -> Sequence[tuple[DiscretionScheme, str]]:
+    """Every stored scheme with its agency's name, the city's first (published: 法34)."""
+    stmt = select(DiscretionScheme, org_table.c.name).join(org_table, org_table.c.id == DiscretionScheme.org_id)
+    return [(row, name) for row, name in session.execute(stmt.order_by(org_table.c.path))]
+
+
+def put_scheme(session: Session, org: Organisation, data: SchemeIn) -> DiscretionScheme:
+    """Set ``org``'s own scheme (the root organisation's is the city-wide one)."""
+    tiers = [discretion.SchemeTier(t.name, t.lower, t.upper) for t in data.tiers]
+    discretion.check_tiers(tiers)
+    orgs_service.require_writable(session, org)
+    row = session.scalar(select(DiscretionScheme).where(DiscretionScheme.org_id == org.id))
+    if row is None:
+        row = DiscretionScheme(org_id=org.id)
+        session.add(row)
+    row.tiers = [asdict(t) for t in tiers]
+    row.hearing_citizen = data.hearing_citizen
+    row.hearing_organisation = data.hearing_organisation
+    row.published_as = data.published_as
+    session.flush()
+    return row
+
+
+def delete_scheme(session: Session, org: Organisation) -> None:
+    """``org`` goes back to the scheme of the agencies above it."""
+    orgs_service.require_writable(session, org)
+    row = session.scalar(select(DiscretionScheme).where(DiscretionScheme.org_id == org.id))
+    if row is None:
+        raise NotFound(f"organisation {org.code} has no scheme of its own / 本单位未设裁量基准", field="org_id")
+    session.delete(row)
+    session.flush()
+
+
+def cause_terms(cause: CaseCause) -> discretion.CauseTerms:
+    tiers = tuple(discretion.StatuteTier(t["when"], t.get("min"), t.get("max")) for t in cause.tiers)
+    penalty = tuple(p.ref for p in cause.provisions if p.role == ProvisionRole.PENALTY)
+    return discretion.CauseTerms(
+        code=cause.code,
+        name=cause.name,
+        basis=FineBasis(cause.fine_basis),
+        fine_min=cause.fine_min,
+        fine_max=cause.fine_max,
+        tiers=tiers,
+        penalty_refs=penalty,
+        measures=cause.measures,
+    )
+
+
+def _circumstances(data: RecommendIn, facts: CauseFactsIn) -> discretion.Circumstances:
+    return discretion.Circumstances(
+        tier=data.tier,
+        builtin_tier=facts.builtin_tier,
+        party=data.party,
+        quantity=facts.quantity,
+        construction_cost=facts.construction_cost,
+        mitigating=frozenset(data.mitigating),
+        reduce=data.reduce,
+        aggravating=tuple(data.aggravating),
+        minor=data.minor,
+        corrected=data.corrected,
+        harm=data.harm,
+        no_fault_proven=data.no_fault_proven,
+        age=data.age,
+        lacks_capacity=data.lacks_capacity,
+    )
+
+
+def _history(data: RecommendIn) -> discretion.History:
+    h = data.history
+    return discretion.History(h.prior_penalties, h.last_penalty_on, h.window_days)
+
+
+@dataclass(frozen=True)
+class Advice:
+    scheme: EffectiveScheme
+    concurrence: discretion.Concurrence
+    recommendations: list[tuple[CaseCause, discretion.Recommendation]]
+
+    @property
+    def applies(self) -> tuple[CaseCause, discretion.Recommendation]:
+        return next(pair for pair in self.recommendations if pair[1] is self.concurrence.applies)
+
+
+def _recommend_one(
+    session: Session, position: int, data: RecommendIn, history: discretion.History, scheme: discretion.Scheme
+) -> tuple[CaseCause, discretion.Recommendation]:
+    """One cause's recommendation; a per-cause field at fault is named ``causes.<position>.<field>``."""
+    facts = data.causes[position]
+    try:
+        cause = get_cause(session, facts.cause_code)
+        if not cause.active:
+            raise Invalid(f"case cause {cause.code} is inactive / 案由已停用", field="cause_code")
+        return cause, discretion.recommend(cause_terms(cause), _circumstances(data, facts), history, scheme)
+    except (Invalid, NotFound) as exc:
+        if exc.field not in PER_CAUSE_FIELDS:
+            raise
+        raise type(exc)(exc.message, field=f"causes.{position}.{PER_CAUSE_FIELDS[exc.field]}", **exc.extra) from exc
+
+
+def recommend(session: Session, data: RecommendIn, org_path: str | None) -> Advice:
+    """The recommended fine for each cause the act falls under and the one 法29 lets apply,
+    under the scheme of the agency at ``org_path``."""
+    scheme = effective_scheme(session, org_path)
+    history = _history(data)
+    pairs = [_recommend_one(session, i, data, history, scheme.scheme) for i in range(len(data.causes))]
+    return Advice(scheme, discretion.one_fine([rec for _cause, rec in pairs]), pairs)
+
+
+def check_decision(session: Session, data: DecisionIn, org_path: str | None) -> tuple[Advice, discretion.DecisionCheck]:
+    """The decided ``amount`` judged against the recommendation that applies (see
+    ``discretion.check_decision``)."""
+    advice = recommend(session, data, org_path)
+    return advice, discretion.check_decision(advice.concurrence.applies, data.amount, data.reason)
+
+
+def cited_refs(lines: Sequence[discretion.Line]) -> list[str]:
+    return list(dict.fromkeys(ref for line in lines for ref in line.refs))
+
+
+def resolve_refs(session: Session, refs: Sequence[str]) -> dict[str, ResolvedRef]:
+    """The refs that resolve to a loaded text; the others (a text a city has not loaded) are left out."""
+    resolver = Resolver(session)
+    resolved = {}
+    for ref in refs:
+        try:
+            resolved[ref] = resolver.resolve(ref)
+        except Invalid:
+            continue
+    return resolved
