@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from chengguan.evidence import ledger, service, tree
 from chengguan.evidence.models import EvidenceItem, LogBatch, LogTile, SignedTreeHead, SigningKey
-from chengguan.evidence.verify import HASH_SIZE, TreeHead, VerificationError, leaf_hash
+from chengguan.evidence.verify import HASH_SIZE, TreeHead, VerificationError, leaf_hashes
 from chengguan.kit.blobstore import BlobStore
 
 
@@ -67,7 +67,7 @@ def _leaves(session: Session, report: AuditReport) -> Iterator[bytes]:
         entries = batch.entries.split(b"\n")
         if len(entries) != batch.count:
             report.fail(batch.first, f"batch at {batch.first} holds {len(entries)} entries, says {batch.count}")
-        hashes = b"".join([leaf_hash(e) for e in entries])
+        hashes = leaf_hashes(entries)
         if hashes != batch.leaf_hashes:
             offset = _first_difference(hashes, batch.leaf_hashes)
             report.fail(batch.first + offset, f"entry {batch.first + offset} does not match its stored leaf hash")

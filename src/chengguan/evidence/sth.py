@@ -2,13 +2,14 @@
 
 The private key is a PKCS#8 file under ``<data_dir>/evidence/keys/`` (mode 0600), named by its
 key id; its public half is published in ``evidence_signing_keys`` and at ``/api/evidence/keys``.
-:func:`issue_sth` is what the scheduled worker calls (and the API and CLI on demand);
-:func:`rotate_key` commits the change of key to the log itself, under a tree head signed by the
-old key, so a witness pinned to the old key can follow the chain.
+:func:`issue_if_due` is what the scheduled worker calls, :func:`issue_sth` what the API and CLI
+call on demand; :func:`rotate_key` commits the change of key to the log itself, under a tree head
+signed by the old key, so a witness pinned to the old key can follow the chain.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,14 +78,15 @@ def _private(settings: Settings, key: SigningKey) -> Ed25519PrivateKey:
     return private
 
 
-def issue_sth(session: Session, settings: Settings) -> SignedTreeHead:
-    """Build the tree up to the log's current size and sign its head (the first call makes a key)."""
+def issue_sth(session: Session, settings: Settings, now: dt.datetime | None = None) -> SignedTreeHead:
+    """Build the tree up to the log's current size and sign its head, stamped ``now`` (default: the
+    clock; never earlier than the previous head). The first call makes a key."""
     ledger.lock(session)
     key = current_key(session) or _new_key(session, settings)
     size, built = ledger.size(session), tree.built_size(session)
     tree.extend(session, built, size)
     root = tree.root(session, size)
-    timestamp_ms = max(int(utcnow().timestamp() * 1000), _latest_timestamp(session) + 1)
+    timestamp_ms = max(_ms(now or utcnow()), _latest_timestamp(session) + 1)
     signature = _private(settings, key).sign(sth_body(size, root, timestamp_ms))
     head = SignedTreeHead(
         tree_size=size, root_hash=root, timestamp_ms=timestamp_ms, key_id=key.key_id, signature=signature
@@ -92,6 +94,25 @@ def issue_sth(session: Session, settings: Settings) -> SignedTreeHead:
     session.add(head)
     session.flush()
     return head
+
+
+def issue_if_due(
+    session: Session, settings: Settings, now: dt.datetime, every: dt.timedelta | None = None
+) -> SignedTreeHead | None:
+    """The scheduled tree head: a new one when the newest is at least ``every`` old (default
+    ``settings.sth_interval_s``) or there is none, whether or not the log has grown, so a
+    witness always finds a head at most that old; otherwise None. Decided under the log's lock,
+    so two workers calling at once issue one head."""
+    interval = every if every is not None else dt.timedelta(seconds=settings.sth_interval_s)
+    ledger.lock(session)
+    last = newest(session)
+    if last is not None and _ms(now) - last.timestamp_ms < interval // dt.timedelta(milliseconds=1):
+        return None
+    return issue_sth(session, settings, now)
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _latest_timestamp(session: Session) -> int:

@@ -9,20 +9,20 @@ recomputing any part of the tree. Proof generation follows RFC 9162 §2.1.3.1 an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import cache
 from hashlib import sha256
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from chengguan.errors import Invalid
 from chengguan.evidence import ledger
-from chengguan.evidence.models import LogTile, SignedTreeHead
+from chengguan.evidence.models import LogTile
 from chengguan.evidence.verify import EMPTY_ROOT, HASH_SIZE, node_hash, split_point
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT
 GROUP = 256  # blocks per read/write round while building: bounds memory at 64 k leaves
-tile_table = LogTile.__table__
 
 
 def tile_levels(bottom: bytes) -> list[bytes]:
@@ -41,7 +41,7 @@ def tile_nodes(bottom: bytes) -> bytes:
 
 def built_size(session: Session) -> int:
     """Leaves the stored tiles cover: the size of the latest signed tree head."""
-    return int(session.scalar(select(func.max(SignedTreeHead.tree_size))) or 0)
+    return int(ledger.driver_rows(session, "SELECT max(tree_size) FROM evidence_tree_heads", ())[0][0] or 0)
 
 
 # -- building ---------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ class Nodes:
         """The perfect node at ``level`` (0: a leaf) covering leaves index·2^level onwards."""
         if level == 0:
             if index not in self.leaves:
-                self.leaves[index] = ledger.leaf_hashes(self.session, index, index + 1)
+                self.leaves[index] = ledger.leaf_hash_at(self.session, index)
             return self.leaves[index]
         tile_level, tile, rise, position = _locate(level, index)
         width, nodes = self._tile(tile_level, tile)
@@ -135,14 +135,9 @@ class Nodes:
         return self.tiles[(level, index)]
 
     def _load_tiles(self, keys: set[tuple[int, int]]) -> None:
-        rows = self.session.connection().execute(
-            select(tile_table.c.level, tile_table.c.idx, tile_table.c.width, tile_table.c.nodes)
-            # OR of equalities, not a row-value IN: SQLite answers it from the primary key
-            .where(or_(*(and_(tile_table.c.level == lv, tile_table.c.idx == ix) for lv, ix in sorted(keys))))
-            .order_by(tile_table.c.width)
-        )
-        for row in rows:  # widest last, so it wins
-            self.tiles[(int(row.level), int(row.idx))] = (int(row.width), bytes(row.nodes))
+        params = [part for key in sorted(keys) for part in key]
+        for level, idx, width, nodes in ledger.driver_rows(self.session, _tiles_sql(len(keys)), params):
+            self.tiles[(int(level), int(idx))] = (int(width), bytes(nodes))  # widest last, so it wins
 
     def prefetch(self, compute: Callable[[Nodes], object]) -> None:
         """Load, in bulk, what ``compute`` will ask this object for."""
@@ -151,7 +146,7 @@ class Nodes:
         if plan.tile_keys:
             self._load_tiles(plan.tile_keys)
         for index in plan.leaf_indices - self.leaves.keys():
-            self.leaves[index] = ledger.leaf_hashes(self.session, index, index + 1)
+            self.leaves[index] = ledger.leaf_hash_at(self.session, index)
 
     def mth(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) for a range that begins on a node boundary (as every range in a
@@ -161,6 +156,13 @@ class Nodes:
             return self.node(width.bit_length() - 1, start >> (width.bit_length() - 1))
         k = split_point(width)
         return node_hash(self.mth(start, start + k), self.mth(start + k, end))
+
+
+@cache
+def _tiles_sql(count: int) -> str:
+    # OR of equalities, not a row-value IN: SQLite answers it from the primary key
+    where = " OR ".join(["(level = ? AND idx = ?)"] * count)
+    return f"SELECT level, idx, width, nodes FROM evidence_log_tiles WHERE {where} ORDER BY width"
 
 
 class _Plan(Nodes):
