@@ -171,10 +171,15 @@ def bulk_insert(
             default = column.default
             value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
             columns[column.key] = [value] * len(rows)
+    times: dict[dt.datetime | None, Any] = {}  # bound once each: a batch's rows and columns repeat them
     for key, values in columns.items():
         # the dialect's own type (JSONB on PostgreSQL): the bare type has no processor there
         process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
+        if process is None:
+            continue
+        if isinstance(table.c[key].type, UTCDateTime):
+            columns[key] = [times[v] if v in times else times.setdefault(v, process(v)) for v in values]
+        else:
             columns[key] = [process(v) for v in values]
     prepare = dialect.identifier_preparer
     names = ", ".join(prepare.quote(table.c[k].name) for k in columns)

@@ -14,6 +14,7 @@ second against it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -229,6 +230,23 @@ class RuleBook:
             return f"网格 {cell_code}" + (f" {area_class}类" if area_class else "")
         first = self.orgs.get(area_chain[0]) if area_chain else None
         return first.name if first else "未知区域"
+
+
+# What :meth:`RuleBook._resolve` writes for one owner: "…; 清单第37行; 事件先属地[后属主(无属地规则)]; …"
+_CITATION = re.compile(r"清单第(\d+)行; \S+?先(属主|属地)(?:后(属主|属地))?")
+_BASIS_BY_LABEL = {label: basis for basis, label in BASIS_LABELS.items()}
+
+
+def cited_rule(reason: str) -> tuple[int, Basis] | None:
+    """The list row and the basis a reason of :meth:`RuleBook.resolve` names for its owner; None
+    for a 会商 or a hand-written reason. The bulk intake path keeps an event's first automatic
+    dispatch on the event row (the reason, no rule columns) and the dispatch history reads them
+    back from it."""
+    found = _CITATION.search(reason)
+    if found is None:
+        return None
+    row, preferred, fallback = found.groups()
+    return int(row), _BASIS_BY_LABEL[fallback or preferred]
 
 
 def _basis_reason(kind: CategoryKind, basis: Basis) -> str:

@@ -416,9 +416,10 @@ class DedupIndex:
     of the events. Both decide as :func:`decide` over :meth:`candidates` would (up to float
     rounding in the last digit).
 
-    Closed events are not removed: build the index per batch from the open events whose last
-    report lies within the window of the batch's first report, and cut a long import into
-    batches of a day or so."""
+    An index may serve one batch (built from the open events whose last report lies within the
+    window of the batch's first report) or a whole run of batches: then :meth:`renumber` gives a
+    batch's new events their real ids once written, and :meth:`retire` takes out events as they
+    close. Rows are never removed: events whose window has passed simply stop matching."""
 
     def __init__(self, config: DedupConfig, events: Iterable[Candidate] = ()) -> None:
         self.config = config
@@ -472,12 +473,21 @@ class DedupIndex:
 
     def merge(self, event: Candidate, at: dt.datetime) -> None:
         """A report at ``at`` joined ``event``: its span of reports now includes ``at``."""
-        key = bucket(event.lon, event.lat, self.config.bucket_m)
-        rows = self._buckets.get(major_key(event.category_key), {}).get(key, ())
-        row = next((r for r in rows if self._ids[r] == event.event_id), None)
-        if row is None:
-            raise KeyError(event.event_id)
-        self._stretch(row, at)
+        self._stretch(self._row(event), at)
+
+    def retire(self, event: Candidate) -> None:
+        """``event`` closed: it takes no more reports. Its row stays (rows are never removed) with
+        a span no window reaches, and leaves the sorted copy as a stretched row does."""
+        row = self._row(event)
+        self._first[row] = self._last[row] = 0.0  # 1970: finite, so the sorted copies' day codes hold
+        if self._sorted is not None and row < self._sorted.rows:
+            self._stale.add(row)
+
+    def renumber(self, ids: Mapping[int, int]) -> None:
+        """Give the events :meth:`decide_many` added under temporary (negative) ids their real
+        ones, once they are written: the index can then serve the next batch."""
+        for row in np.flatnonzero(np.frombuffer(self._ids, dtype=np.int64) < 0).tolist():
+            self._ids[row] = ids[self._ids[row]]
 
     def decide(self, query: Query) -> Decision:
         """What :func:`decide` would say given :meth:`candidates`."""
@@ -574,6 +584,14 @@ class DedupIndex:
             and first[row] <= latest
             and ((lon[row] - x) / dlon) ** 2 + ((lat[row] - y) / dlat) ** 2 <= 1.0
         ]
+
+    def _row(self, event: Candidate) -> int:
+        key = bucket(event.lon, event.lat, self.config.bucket_m)
+        rows = self._buckets.get(major_key(event.category_key), {}).get(key, ())
+        row = next((r for r in rows if self._ids[r] == event.event_id), None)
+        if row is None:
+            raise KeyError(event.event_id)
+        return row
 
     def _stretch(self, row: int, at: dt.datetime) -> None:
         stamp = at.timestamp()

@@ -12,13 +12,14 @@ its reasons and no event yet.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, or_, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, event, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from chengguan import audit
@@ -26,7 +27,8 @@ from chengguan.calendar import service as calendar_service
 from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
 from chengguan.db import bulk_insert, utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
-from chengguan.dispatch.models import Consultation, DispatchRecord
+from chengguan.dispatch.flow import dispatches_on_arrival
+from chengguan.dispatch.models import Consultation
 from chengguan.dispatch.planning import DispatchPlan, plan
 from chengguan.dispatch.resolver import RuleBook, rulebook
 from chengguan.errors import FieldError, Invalid
@@ -49,9 +51,64 @@ class Classifier(Protocol):
     def predict(self, texts: Sequence[str]) -> Sequence[Any]: ...  # items with .label .probability .top3 .confident
 
 
+class _Carry:
+    """A history run's dedup index, kept from one batch to the next: loading the open events and
+    indexing them again for every batch was a quarter of the bulk path's time.
+
+    It holds every event whose last report is at or after ``horizon`` (in history: open, or
+    closed after the first batch's last report; ``closing`` retires them as the batches pass
+    their closing time) plus what the run's own batches added, and it serves a batch only when
+    the batch that last changed it committed: a batch rolled back leaves events and merges in it
+    that the database does not have, and the next batch loads it again. A batch that reaches
+    back before the horizon (a file in newest-first order) is served the per-batch way, and so
+    is the rest of that run. Events that other writers add or close meanwhile are not seen: a
+    history run's window lies in the past, where live intake does not write."""
+
+    def __init__(self) -> None:
+        self.index: dedup.DedupIndex | None = None
+        self.horizon = dt.datetime.max.replace(tzinfo=dt.UTC)
+        self.closing: list[tuple[dt.datetime, int, dedup.Candidate]] = []  # a heap, soonest first
+        self.trusted = False
+        self.backwards = False
+        self._generation = 0
+
+    def serves(self, earliest: dt.datetime) -> bool:
+        return self.index is not None and self.trusted and earliest >= self.horizon
+
+    def watch(self, session: Session) -> None:
+        """Trust the index again only once this batch's transaction commits."""
+        self._generation += 1
+        generation, self.trusted = self._generation, False
+
+        def committed(_session: Session) -> None:
+            if generation == self._generation:
+                self.trusted = True
+
+        def rolled_back(_session: Session, _previous: Any) -> None:
+            if generation == self._generation:
+                self.index, self.trusted = None, False
+
+        event.listen(session, "after_commit", committed, once=True)
+        event.listen(session, "after_soft_rollback", rolled_back, once=True)
+
+    def restart(
+        self, index: dedup.DedupIndex, horizon: dt.datetime, closing: list[tuple[dt.datetime, int, dedup.Candidate]]
+    ) -> None:
+        self.index, self.horizon, self.closing = index, horizon, closing
+        heapq.heapify(self.closing)
+
+    def close_before(self, at: dt.datetime) -> None:
+        """Retire the events closed before ``at`` (the batch's last report), as a per-batch load
+        would have left them out."""
+        assert self.index is not None
+        while self.closing and self.closing[0][0] < at:
+            self.index.retire(heapq.heappop(self.closing)[2])
+
+
 @dataclass
 class Context:
-    """What a batch is processed against; build it once per batch with :func:`context`."""
+    """What batches are processed against: build it with :func:`context` once per batch, or
+    once for a run of batches (a history run then carries its dedup index from batch to batch)."""
 
     places: PlaceBook
     book: RuleBook
@@ -63,6 +120,7 @@ class Context:
     # A bulk import of history: times come from the source (a report is received and dispatched
     # when it was submitted) and a report may arrive already closed.
     historical: bool = False
+    carry: _Carry | None = None
 
 
 def context(
@@ -75,7 +133,9 @@ def context(
     historical: bool = False,
 ) -> Context:
     """``receiver_org_id``: the unit whose clerks place reports that arrive without a place
-    (default: the city root, i.e. the city hotline)."""
+    (default: the city root, i.e. the city hotline). New events are dispatched on arrival only
+    when ``auto_dispatch`` and the city's event flow has auto-立案 and auto-派遣 switched on;
+    otherwise they wait at 受理 for a clerk to 立案."""
     places = place_book(session)
     book = rulebook(session)
     roots = [o.id for o in book.orgs.values() if o.parent_id is None]
@@ -87,9 +147,10 @@ def context(
         calendar_service.get_calendar(session),
         classifier,
         dedup_config or dedup.DedupConfig(),
-        auto_dispatch,
+        auto_dispatch and dispatches_on_arrival(session),
         receiver_org_id or min(roots),
         historical,
+        _Carry() if historical else None,
     )
 
 
@@ -296,19 +357,51 @@ def _classify(ctx: Context, items: list[Item], errors: list[Refusal]) -> list[It
     return kept
 
 
-def _candidates(session: Session, ctx: Context, items: list[Item]) -> dedup.DedupIndex:
-    """Open events near any report of the batch, in one query; the index narrows per report."""
-    queries = [it for it in items if it.category_key and it.lon is not None]
-    index = dedup.DedupIndex(ctx.dedup)
-    if not queries:
-        return index
+def _index(session: Session, ctx: Context, items: list[Item]) -> dedup.DedupIndex:
+    """The open events the batch's reports may repeat, indexed: the run's carried index when it
+    can serve the batch, else loaded for it."""
+    earliest = _window_start(ctx, items)
+    carry = ctx.carry
+    if carry is None or carry.backwards:
+        return _batch_index(session, ctx, items, earliest)
+    if carry.index is not None and carry.trusted and earliest < carry.horizon:
+        carry.backwards, carry.index = True, None
+        return _batch_index(session, ctx, items, earliest)
+    if not carry.serves(earliest):
+        longest = max([ctx.dedup.limits.window, *(lim.window for lim in ctx.dedup.overrides.values())])
+        horizon = min(it.submitted_at for it in items) - longest
+        index = dedup.DedupIndex(ctx.dedup)
+        carry.restart(index, horizon, _load(session, ctx, items, index, Event.last_reported_at >= horizon))
+    carry.watch(session)
+    carry.close_before(_latest(items))
+    assert carry.index is not None
+    return carry.index
+
+
+def _window_start(ctx: Context, items: list[Item]) -> dt.datetime:
+    return min(it.submitted_at - ctx.dedup.limits_for(cast(str, it.category_key)).window for it in items)
+
+
+def _batch_index(session: Session, ctx: Context, items: list[Item], earliest: dt.datetime) -> dedup.DedupIndex:
+    """The open events near any report of the batch, in one query."""
     buckets: set[int] = set()
-    earliest = min(it.submitted_at for it in queries)
-    for it in queries:
+    for it in items:
         assert it.category_key is not None and it.lon is not None and it.lat is not None
-        limits = ctx.dedup.limits_for(it.category_key)
-        buckets.update(dedup.neighbour_buckets(it.lon, it.lat, limits.radius_m, ctx.dedup.bucket_m))
-        earliest = min(earliest, it.submitted_at - limits.window)
+        radius = ctx.dedup.limits_for(it.category_key).radius_m
+        buckets.update(dedup.neighbour_buckets(it.lon, it.lat, radius, ctx.dedup.bucket_m))
+    index = dedup.DedupIndex(ctx.dedup)
+    _load(session, ctx, items, index, Event.bucket.in_(buckets), Event.last_reported_at >= earliest)
+    return index
+
+
+Closing = list[tuple[dt.datetime, int, dedup.Candidate]]
+
+
+def _load(
+    session: Session, ctx: Context, items: list[Item], index: dedup.DedupIndex, *where: ColumnElement[bool]
+) -> Closing:
+    """Add the events open during the batch that match ``where`` to ``index``; returns those of
+    them that have closed since (history), with their closing time."""
     rows = session.execute(
         select(
             Event.id,
@@ -319,17 +412,22 @@ def _candidates(session: Session, ctx: Context, items: list[Item]) -> dedup.Dedu
             Event.last_reported_at,
             Event.title,
             Event.description,
+            Event.closed_at,
         )
-        .where(Event.bucket.in_(buckets), _open_during(ctx, queries), Event.last_reported_at >= earliest)
+        .where(_open_during(ctx, items), *where)
         .execution_options(skip_scope=True)  # a citizen's report merges into events they cannot see
     )
+    closing: Closing = []
     for r in rows:
         if r.category_key and r.lon is not None:
             text = dedup.normalise(report_text(r.title, r.description))
-            index.add(
-                dedup.Candidate(r.id, r.category_key, r.lon, r.lat, r.first_reported_at, r.last_reported_at, text)
+            candidate = dedup.Candidate(
+                r.id, r.category_key, r.lon, r.lat, r.first_reported_at, r.last_reported_at, text
             )
-    return index
+            index.add(candidate)
+            if r.closed_at is not None:
+                closing.append((r.closed_at, r.id, candidate))
+    return closing
 
 
 def _open_during(ctx: Context, items: list[Item]) -> ColumnElement[bool]:
@@ -351,7 +449,7 @@ def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_New
     deciding = [it for it in items if not (it.repeated or it.pending)]
     if not deciding:
         return []
-    index = _candidates(session, ctx, deciding)
+    index = _index(session, ctx, deciding)
     queries = [
         dedup.Query(cast(str, it.category_key), cast(float, it.lon), cast(float, it.lat), it.submitted_at, text)
         for it, text in zip(deciding, (dedup.normalise(it.text) for it in deciding), strict=True)
@@ -370,12 +468,34 @@ def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_New
         elif decision.action is dedup.Action.SUGGEST:
             it.pending.append(PendingReason.DUPLICATE)
         else:  # new, or a merge into an event of this batch that had closed by then
-            new = _NewEvent(next(index_new if decision.action is dedup.Action.NEW else turned_new), it)
+            indexed = decision.action is dedup.Action.NEW
+            new = _NewEvent(next(index_new if indexed else turned_new), it, indexed)
             created.append(new)
             it.event_ref = new.ref
             if it.data.closed_at is not None:
                 closed_new[new.ref] = it.data.closed_at
     return created
+
+
+def _carry_forward(ctx: Context, created: list[_NewEvent], event_ids: dict[int, int]) -> None:
+    """The batch's new events into the run's carried index under their real ids: those its
+    decisions added, and the merges turned new; the closed ones (history) to retire in time."""
+    carry = ctx.carry
+    if carry is None or carry.index is None or not created:
+        return
+    carry.index.renumber(event_ids)
+    for new in created:
+        it = new.first
+        assert it.category_key is not None and it.lon is not None and it.lat is not None
+        real = event_ids[new.ref]
+        last = new.last_at or it.submitted_at
+        candidate = dedup.Candidate(
+            real, it.category_key, it.lon, it.lat, it.submitted_at, last, dedup.normalise(it.text)
+        )
+        if not new.indexed:
+            carry.index.add(candidate)
+        if it.data.closed_at is not None:
+            heapq.heappush(carry.closing, (it.data.closed_at, real, candidate))
 
 
 def _closed_before(closed_at: dt.datetime | None, at: dt.datetime) -> bool:
@@ -386,6 +506,7 @@ def _closed_before(closed_at: dt.datetime | None, at: dt.datetime) -> bool:
 class _NewEvent:
     ref: int  # temporary id until inserted
     first: Item
+    indexed: bool  # added to the dedup index by its decision (a merge turned new is not)
     reports: int = 1
     last_at: dt.datetime | None = None
 
@@ -440,7 +561,8 @@ def _event_row(ctx: Context, new: _NewEvent) -> dict[str, Any]:
 
 
 def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> dict[int, int]:
-    """Insert the batch's new events (with their dispatch applied); temporary id → real id."""
+    """Insert the batch's new events (with their dispatch applied, and their 会商 opened);
+    temporary id → real id."""
     if not created:
         return {}
     rows = [_event_row(ctx, new) for new in created]
@@ -466,10 +588,9 @@ def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> 
             rows_ = replace(rows_, consultation=None)
         planned.append(rows_)
     ids = bulk_insert(session, Event, rows, return_ids=True)
-    records = [dict(p.record, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.record]
+    # The dispatch itself stays on the event row, no record: ``dispatch.assign.first_dispatch``
+    # reads it back and writes it out before anything dispatches the event again.
     consults = [dict(p.consultation, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.consultation]
-    if records:
-        bulk_insert(session, DispatchRecord, records)
     if consults:
         bulk_insert(session, Consultation, consults)
     return {new.ref: real for new, real in zip(created, ids, strict=True)}
@@ -614,6 +735,7 @@ def _process(
     merged = _merge_counts(fresh, created)
     _dispatch_plans(ctx, created)
     event_ids = _insert_events(session, ctx, created)
+    _carry_forward(ctx, created, event_ids)
     _update_merged(session, merged)
     _insert_reports(session, ctx, fresh, created, event_ids, reporter_user_id)
     done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
