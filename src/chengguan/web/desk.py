@@ -1,0 +1,264 @@
+"""The case desk: the inbox by deadline and the event page (map, photos, merged reports, the
+timeline of nodes, the dispatch reason, the actions with their forms, pending approvals)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from chengguan.auth.deps import DbSession
+from chengguan.auth.principal import Principal
+from chengguan.auth.roles import Permission
+from chengguan.calendar import service as calendar_service
+from chengguan.cases import clock, flow_routes, workflow
+from chengguan.cases import service as cases_service
+from chengguan.cases.flow import Action, Flow
+from chengguan.cases.models import CaseRequest, Event
+from chengguan.config import Settings
+from chengguan.db import utcnow
+from chengguan.dispatch.flow import EVENT_FLOW
+from chengguan.errors import ChengguanError, Invalid
+from chengguan.evidence import service as evidence_service
+from chengguan.evidence.models import EvidenceItem
+from chengguan.evidence.storage import blob_store
+from chengguan.geo.models import GridCell
+from chengguan.intake import service as intake_service
+from chengguan.kit.geojson import to_geojson
+from chengguan.orgs.models import Organisation, OrgKind
+from chengguan.web import forms
+from chengguan.web.i18n import Translator, language_of
+from chengguan.web.pages import PageUser, needs, render
+from chengguan.web.routing import Rendered, WebRoute, redirect
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+INBOX_PAGE = 50
+# the units an event can be assigned to (指定派遣)
+HANDLING_KINDS = (OrgKind.SQUAD, OrgKind.DEPARTMENT, OrgKind.ENTERPRISE, OrgKind.STREET, OrgKind.TOWN)
+VIEWS = {"desk": "/events/{id}", "mobile": "/m/events/{id}"}  # where a form returns to
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(form_data)]
+
+
+# -- shared by the pages that list events ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: Event
+    state: str
+    light: str | None
+
+
+def state_label(t: Translator, flow: Flow, key: str) -> str:
+    state = flow.states.get(key)
+    return t.pick(state.zh, state.en) if state else key
+
+
+def event_rows(session: Session, t: Translator, events: Iterable[Event]) -> list[EventRow]:
+    """Each event with its state's name and its light now (computed: the stored one is only as
+    fresh as the last sweep)."""
+    flow, calendar, now = EVENT_FLOW.flow(session), calendar_service.get_calendar(session), utcnow()
+    rows = []
+    for event in events:
+        light = clock.light_at(calendar, event, now)
+        rows.append(EventRow(event, state_label(t, flow, event.status), None if light is None else light.value))
+    return rows
+
+
+def org_names(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
+    """Names of the organisations a case passed through; names are reference data, shown even
+    for a holder outside the reader's subtree (the district centre, seen from a squad)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    stmt = select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted))
+    return {row.id: row.name for row in session.execute(stmt, execution_options={"skip_scope": True})}
+
+
+def my_tasks(session: Session, user: Principal, limit: int, offset: int = 0) -> tuple[list[Event], int]:
+    """The inbox: open events held by the user's organisation or one below it."""
+    if user.org_path is None:
+        return [], 0
+    return cases_service.inbox(session, user.org_path, limit=limit, offset=offset)
+
+
+# -- the inbox ----------------------------------------------------------------------------------------
+
+
+@router.get("/inbox")
+def inbox(request: Request, session: DbSession, user: PageUser, offset: int = Query(0, ge=0)) -> Response:
+    needs(user, Permission.EVENT_READ)
+    t = Translator(language_of(request))
+    events, total = my_tasks(session, user, INBOX_PAGE, offset)
+    return render(
+        request,
+        "inbox.html",
+        user,
+        rows=event_rows(session, t, events),
+        total=total,
+        offset=offset,
+        page_size=INBOX_PAGE,
+    )
+
+
+# -- the event page -------------------------------------------------------------------------------------
+
+
+def photos_of(session: Session, event: Event) -> list[EvidenceItem]:
+    items, _ = evidence_service.list_evidence(session, "event", str(event.id), limit=200)
+    return list(items)
+
+
+def handling_units(session: Session, actions: Sequence[Action]) -> list[Organisation]:
+    """The units an 指定派遣 may name (only read when some action asks for a unit)."""
+    if not any(f.type == "org" for a in actions for f in a.fields):
+        return []
+    stmt = select(Organisation).where(Organisation.kind.in_(HANDLING_KINDS)).order_by(Organisation.path)
+    return list(session.scalars(stmt))
+
+
+def action_url(event: Event, action: str) -> str:
+    return f"/events/{event.id}/actions/{action}"
+
+
+def action_forms(
+    session: Session, t: Translator, event: Event, user: Principal, photos: Sequence[EvidenceItem]
+) -> list[forms.ActionForm]:
+    actions = workflow.available(session, EVENT_FLOW, event, user)
+    units = handling_units(session, actions)
+    return [forms.action_form(t, a, action_url(event, a.key), photos, units) for a in actions]
+
+
+@dataclass(frozen=True)
+class PendingView:
+    request: CaseRequest
+    label: str
+    values: dict[str, Any]
+    may_decide: bool
+
+
+def pending_view(session: Session, t: Translator, flow: Flow, event: Event, user: Principal) -> PendingView | None:
+    request = cases_service.pending(session, EVENT_FLOW.key, event.id)
+    if request is None:
+        return None
+    action = flow.action(request.action)
+    return PendingView(
+        request, t.pick(action.zh, action.en), request.data.get("values", {}), bool(user.roles & action.approval)
+    )
+
+
+def map_data(session: Session, event: Event) -> dict[str, Any]:
+    cell = session.get(GridCell, event.cell_id) if event.cell_id is not None else None
+    return {
+        "point": None if event.lon is None or event.lat is None else [event.lat, event.lon],
+        "cell": None if cell is None else to_geojson(cell.geometry),
+        "cell_name": None if cell is None else f"{cell.name} ({cell.code})",
+    }
+
+
+def event_context(session: Session, t: Translator, event: Event, user: Principal) -> dict[str, Any]:
+    """Everything the event page and the officer's task page show."""
+    flow, calendar = EVENT_FLOW.flow(session), calendar_service.get_calendar(session)
+    timeline = flow_routes.timeline_out(session, EVENT_FLOW, event)
+    photos = photos_of(session, event)
+    light = clock.light_at(calendar, event, utcnow())
+    return {
+        "event": event,
+        "state": state_label(t, flow, event.status),
+        "light": None if light is None else light.value,
+        "final": flow.state(event.status).final,
+        "nodes": timeline.nodes,
+        "steps": timeline.steps,
+        "state_names": {key: t.pick(s.zh, s.en) for key, s in flow.states.items()},
+        "action_names": {key: t.pick(a.zh, a.en) for key, a in flow.actions.items()},
+        "orgs": org_names(session, [event.unit_id, *(n.holder_id for n in timeline.nodes)]),
+        "photos": photos,
+        "reports": intake_service.reports_of_event(session, event.id),
+        "forms": action_forms(session, t, event, user, photos),
+        "pending": pending_view(session, t, flow, event, user),
+        "map": map_data(session, event),
+    }
+
+
+@router.get("/events/{event_id}")
+def event_page(request: Request, event_id: int, session: DbSession, user: PageUser) -> Response:
+    needs(user, Permission.EVENT_READ)
+    t = Translator(language_of(request))
+    event = cases_service.get_event(session, event_id)
+    return render(request, "event.html", user, **event_context(session, t, event, user))
+
+
+def _back(form: FormData, event: Event) -> str:
+    view = str(form.get("view", "desk"))
+    if view not in VIEWS:
+        raise Invalid("view must be desk or mobile", field="view")
+    return VIEWS[view].format(id=event.id)
+
+
+@router.post("/events/{event_id}/actions/{key}")
+def take_action(request: Request, event_id: int, key: str, session: DbSession, user: PageUser, form: Form) -> Response:
+    """Take an action; on a refusal the form comes back with the errors next to their fields
+    (and the unit of work rolls back: nothing is half-applied)."""
+    needs(user, Permission.EVENT_READ)
+    settings: Settings = request.app.state.settings
+    event = cases_service.get_event(session, event_id, for_update=True)
+    back = _back(form, event)
+    action = EVENT_FLOW.flow(session).action(key)
+    typed, chosen = forms.submitted(action, form), forms.evidence_ids(form)
+    try:
+        values = forms.field_values(action, typed, settings.tz)
+        workflow.take(session, EVENT_FLOW, event, key, user, values, evidence_ids=chosen, settings=settings)
+    except ChengguanError as exc:
+        t = Translator(language_of(request))
+        photos = photos_of(session, event)
+        errors = forms.errors_of(exc, t.lang)
+        shown = forms.action_form(
+            t, action, action_url(event, key), photos, handling_units(session, [action]),
+            values=typed, chosen=chosen, errors=errors,
+        )  # fmt: skip
+        view = str(form.get("view"))
+        raise Rendered(render(request, "_action_form.html", user, status=422, form=shown, view=view)) from exc
+    return redirect(request, back)
+
+
+@router.post("/events/{event_id}/requests/{request_id}/{decision}")
+def decide(
+    request: Request, event_id: int, request_id: int, decision: str, session: DbSession, user: PageUser, form: Form
+) -> Response:
+    needs(user, Permission.EVENT_READ)
+    if decision not in ("approve", "reject"):
+        raise Invalid("decide with approve or reject", field="decision")
+    event = cases_service.get_event(session, event_id, for_update=True)
+    pending = cases_service.get_request(session, EVENT_FLOW.key, event.id, request_id)
+    note, approve = str(form.get("note", "")), decision == "approve"
+    settings: Settings = request.app.state.settings
+    workflow.decide(session, EVENT_FLOW, event, pending, user, approve=approve, note=note, settings=settings)
+    return redirect(request, _back(form, event))
+
+
+@router.get("/files/evidence/{evidence_id}")
+def evidence_file(request: Request, evidence_id: int, session: DbSession, user: PageUser) -> Response:
+    """A photo of a case, for the pages (the API's file route wants a bearer token)."""
+    needs(user, Permission.EVIDENCE_READ)
+    item = evidence_service.get_evidence(session, evidence_id)
+    stream = evidence_service.open_file(blob_store(request.app.state.settings), item)
+    return StreamingResponse(
+        iter(lambda: stream.read(1 << 20), b""),
+        media_type=item.media_type,
+        headers={"Cache-Control": "private, max-age=3600"},
+        background=BackgroundTask(stream.close),
+    )
