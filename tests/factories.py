@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 from chengguan.auth import service as auth_service
 from chengguan.auth.roles import Role
 from chengguan.auth.schemas import UserIn
+from chengguan.calendar.models import DayKind
+from chengguan.calendar.service import SEED, parse_schedule
 from chengguan.geo import service as geo_service
 from chengguan.geo.schemas import CellIn
+from chengguan.kit.workcal import WorkCalendar
 from chengguan.orgs import service as orgs_service
 from chengguan.orgs.models import OrgKind
 from chengguan.orgs.schemas import OrgIn
@@ -150,3 +153,13 @@ def build_test_grid(session: Session, city: SampleCity) -> SampleGrid:
             cells.append(CellIn(code=code, name=name, area_class=AREA_CLASS[serial], geometry=mapping(quad)))
     geo_service.import_cells(session, cells)
     return sample
+
+
+def shipped_calendar() -> WorkCalendar:
+    """The working calendar of the shipped holidays CSV, built the way calendar.service builds it
+    from its rows, without a database."""
+    days = [(d, kind) for year in parse_schedule(SEED.read_bytes(), SEED.name) for d, kind, _name in year.days]
+    return WorkCalendar(
+        holidays=frozenset(d for d, kind in days if kind == DayKind.HOLIDAY),
+        workdays=frozenset(d for d, kind in days if kind == DayKind.WORKDAY),
+    )

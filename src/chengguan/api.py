@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from chengguan import health
+from chengguan.analytics import api as analytics_api
 from chengguan.auth import api as auth_api
 from chengguan.auth import audit_api
 from chengguan.calendar import api as calendar_api
 from chengguan.cases import api as cases_api
 from chengguan.dispatch import api as dispatch_api
-from chengguan.dispatch import desk_api
+from chengguan.dispatch import desk_api, flow_api
+from chengguan.documents import api as documents_api
 from chengguan.evidence import api as evidence_api
 from chengguan.geo import api as geo_api
 from chengguan.intake import api as intake_api
@@ -29,9 +31,13 @@ routers: list[APIRouter] = [
     taxonomy_api.router,
     dispatch_api.router,
     desk_api.router,
+    flow_api.router,
     calendar_api.router,
     cases_api.router,
+    cases_api.penalty_router,
     intake_api.router,
     evidence_api.router,
+    documents_api.router,
     open311_api.router,
+    analytics_api.router,
 ]

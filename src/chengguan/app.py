@@ -9,6 +9,7 @@ from chengguan.api import routers
 from chengguan.config import Settings, get_settings
 from chengguan.db import create_engine, make_sessionmaker
 from chengguan.errors import install_handlers
+from chengguan.web import routes as web
 
 DESCRIPTION = """
 城市管理综合执法大数据平台 — one platform for a city's management and comprehensive
@@ -32,4 +33,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for router in routers:
         app.include_router(router)
+    web.install(app)  # the pages (Jinja2 + htmx) and their static files
     return app

@@ -5,12 +5,15 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from chengguan import migrate
+from chengguan import migrate, worker
+from chengguan.analytics import cli as lake_cli
 from chengguan.auth import cli as auth_cli
 from chengguan.calendar import cli as calendar_cli
 from chengguan.config import Settings, get_settings
+from chengguan.db import create_engine, make_sessionmaker
 from chengguan.demo import cli as demo_cli
 from chengguan.dispatch import cli as dispatch_cli
+from chengguan.dispatch import flow_cli
 from chengguan.evidence import cli as evidence_cli
 from chengguan.geo import cli as geo_cli
 from chengguan.intake import import_cli, model_cli
@@ -25,9 +28,11 @@ app.add_typer(geo_cli.app, name="grid")
 app.add_typer(legal_cli.app, name="legal")
 app.add_typer(taxonomy_cli.app, name="taxonomy")
 app.add_typer(dispatch_cli.app, name="responsibility")
+app.add_typer(flow_cli.app, name="case")
 app.add_typer(calendar_cli.app, name="calendar")
 app.add_typer(evidence_cli.app, name="evidence")
 app.add_typer(model_cli.app, name="model")
+app.add_typer(lake_cli.app, name="lake")
 # `chengguan import --profile nyc311 FILE` is a single command: the sub-app registers it as its callback.
 app.add_typer(import_cli.app, name="import")
 # `chengguan demo` is a single command: the demo sub-app registers it as its callback.
@@ -65,6 +70,18 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
     )
+
+
+@app.command("worker")
+def worker_command(once: bool = typer.Option(False, "--once", help="run the due jobs once and exit")) -> None:
+    """Background jobs: deadline sweeps, notifications (outbox), scheduled tree heads."""
+    settings = get_settings()
+    factory = make_sessionmaker(create_engine(settings.db_url))
+    if once:
+        for name, result in worker.run_due(factory, worker.jobs(settings)).items():
+            typer.echo(f"{name}: {result}")
+        return
+    worker.run_forever(factory, settings)
 
 
 @app.command("settings")

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     evidence_max_mb: int = Field(
         500, ge=1, description="Largest accepted evidence file (video from body cameras is large)."
     )
+    sth_interval_s: int = Field(
+        600,
+        ge=1,
+        description="Seconds between scheduled signed tree heads of the evidence log (the worker issues one "
+        "when the newest head is this old, grown or not, so witnesses always hold a fresh one).",
+    )
+    sweep_interval_s: int = Field(
+        60,
+        ge=1,
+        description="Seconds between deadline sweeps of the worker (lights turn yellow/red, overdue cases get "
+        "督办 and notifications).",
+    )
     demo_password: str = Field(
         "Demo@2026",
         description="Password given to every demo user by `chengguan demo` (documented in the README; "
@@ -68,6 +80,28 @@ class Settings(BaseSettings):
         True,
         description="Dispatch new events automatically by the responsibility list (自动派遣); off, every "
         "event waits for a dispatcher.",
+    )
+    document_font: Path | None = Field(
+        None,
+        description="TrueType font (.ttf/.ttc with TrueType outlines) embedded in 执法文书 PDFs; it must cover "
+        "Chinese. Default: the first found of the WenQuanYi fonts (Debian package fonts-wqy-zenhei).",
+    )
+    document_font_index: int = Field(0, ge=0, description="Which font of a .ttc collection `document_font` means.")
+    lake_dir: Path | None = Field(
+        None,
+        description="Directory of the analytics lake (Parquet, one folder per table and month) that "
+        "`chengguan lake sync` writes and the analyses read. Default: <data_dir>/lake.",
+    )
+    lake_sync_interval_s: int = Field(
+        900,
+        ge=1,
+        description="Seconds between the worker's incremental lake syncs (the analyses are this fresh).",
+    )
+    lake_settle_s: int = Field(
+        60,
+        ge=0,
+        description="Seconds a change must be old before a lake sync exports it, so that a transaction that "
+        "stamped its rows before a sync but committed after it is not skipped (the lake lags by this much).",
     )
     host: str = Field("127.0.0.1", description="Address `chengguan serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `chengguan serve` listens on.")
@@ -102,6 +136,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'chengguan.db').resolve()}"
+
+    @property
+    def lake_path(self) -> Path:
+        return self.lake_dir or self.data_dir / "lake"
 
     @property
     def tz(self) -> ZoneInfo:

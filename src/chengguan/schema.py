@@ -1,11 +1,12 @@
 """Imports every domain's models so ``Base.metadata`` is the whole schema (Alembic, tests)."""
 
-from chengguan import audit, revisions
+from chengguan import audit, outbox, revisions, worker
 from chengguan.auth import models as auth_models
 from chengguan.calendar import models as calendar_models
 from chengguan.cases import models as cases_models
 from chengguan.db import Base
 from chengguan.dispatch import models as dispatch_models
+from chengguan.documents import models as documents_models
 from chengguan.evidence import models as evidence_models
 from chengguan.geo import models as geo_models
 from chengguan.intake import models as intake_models
@@ -21,12 +22,15 @@ __all__ = [
     "calendar_models",
     "cases_models",
     "dispatch_models",
+    "documents_models",
     "evidence_models",
     "geo_models",
     "intake_models",
     "legal_models",
     "open311_models",
     "orgs_models",
+    "outbox",
     "revisions",
     "taxonomy_models",
+    "worker",
 ]

@@ -40,6 +40,7 @@ PUBLIC = {
     "/open311/v2/tokens/{token}.{fmt:georeport_format}",
     "/open311/{path:path}",  # any other path: an Open311 404 or 405
 }
+WEB = "chengguan.web."
 ROLE_USER = {role: f"{role.value}_a" for role in Role if role not in {Role.OFFICER, Role.SYSTEM}}
 ROLE_USER[Role.OFFICER] = "officer_a1"
 
@@ -62,8 +63,11 @@ def _authenticated(dependant: Dependant) -> bool:
 
 
 def _routes(app, citywide: bool | None = None) -> Iterator[tuple[str, str, set[Permission], bool]]:
+    """The API's routes; the web pages (and the PWA's public files) log in by cookie and send a
+    stranger to the login page (tests/web/test_pages.py walks them)."""
     for context in iter_route_contexts(app.routes):
-        if isinstance(context.route, APIRoute):
+        route = context.route
+        if isinstance(route, APIRoute) and not route.endpoint.__module__.startswith(WEB):
             dependant = context.route.dependant
             if citywide is not None and _citywide(dependant) != citywide:
                 continue

@@ -78,8 +78,8 @@ def test_the_whole_city_is_built(demo_runs: DemoRuns, db: Session, demo_geometry
     assert count(db, GridCell) == len(demo_geometry.cells)
     assert count(db, LawDocument) > 20 and count(db, CaseCause) > 50
     assert count(db, Category) > 100 and count(db, CalendarDay) > 0
-    # 8 people per district, a video-AI account per district, the city administrator, a citizen
-    assert count(db, User) == 16 * 9 + 2
+    # 9 people per district, a video-AI account per district, the city administrator, a citizen
+    assert count(db, User) == 16 * 10 + 2
     assert count(db, ApiKey) == 16
 
 
@@ -130,7 +130,7 @@ def test_running_it_again_changes_nothing(demo_runs: DemoRuns, db: Session) -> N
     assert "already" in demo_runs.second and "video_ai" not in demo_runs.second
     first_counts = re.findall(r"^  (.+?)\s+(\d+)$", demo_runs.first, flags=re.M)
     assert first_counts and re.findall(r"^  (.+?)\s+(\d+)$", demo_runs.second, flags=re.M) == first_counts
-    assert count(db, User) == 16 * 9 + 2
+    assert count(db, User) == 16 * 10 + 2
 
 
 def test_demo_users_log_in_and_see_their_district(demo_client: TestClient) -> None:

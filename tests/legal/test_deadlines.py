@@ -15,10 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from chengguan.calendar.models import DayKind
-from chengguan.calendar.service import SEED, parse_schedule
 from chengguan.errors import Invalid
-from chengguan.kit.workcal import WorkCalendar
 from chengguan.legal import service
 from chengguan.legal.deadlines import (
     Extension,
@@ -42,21 +39,13 @@ from chengguan.legal.deadlines import (
     surcharge,
 )
 from chengguan.legal.parser import int_to_cn
+from tests.factories import shipped_calendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
 
 
-def _shipped_calendar() -> WorkCalendar:
-    """Built from the shipped holidays CSV the way calendar.service builds it from its rows."""
-    days = [(d, kind) for year in parse_schedule(SEED.read_bytes(), SEED.name) for d, kind, _name in year.days]
-    return WorkCalendar(
-        holidays=frozenset(d for d, kind in days if kind == DayKind.HOLIDAY),
-        workdays=frozenset(d for d, kind in days if kind == DayKind.WORKDAY),
-    )
-
-
-CAL = _shipped_calendar()
+CAL = shipped_calendar()
 
 
 def at(y: int, m: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> dt.datetime:

@@ -16,6 +16,7 @@ class Role(enum.StrEnum):
     DISPATCHER = "dispatcher"  # 派遣员
     OFFICER = "officer"  # 执法队员 / 处置人员
     LEGAL_REVIEWER = "legal_reviewer"  # 法制审核
+    AGENCY_HEAD = "agency_head"  # 执法机关负责人: approves 立案, decides penalties (法56-57)
     SUPERVISOR = "supervisor"  # 督察
     ANALYST = "analyst"  # 分析员
     ADMIN = "admin"  # 管理员
@@ -29,6 +30,7 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.DISPATCHER: ("派遣员", "Dispatcher"),
     Role.OFFICER: ("执法队员/处置人员", "Field officer"),
     Role.LEGAL_REVIEWER: ("法制审核员", "Legal reviewer"),
+    Role.AGENCY_HEAD: ("机关负责人", "Head of the enforcement agency"),
     Role.SUPERVISOR: ("督察员", "Supervisor"),
     Role.ANALYST: ("分析员", "Analyst"),
     Role.ADMIN: ("管理员", "Administrator"),
@@ -52,8 +54,12 @@ class Permission(enum.StrEnum):
     REPORT_REVIEW = "reports:review"  # the clerk's queue: classify, merge, accept or reject
     EVENT_READ = "events:read"
     DISPATCH = "events:dispatch"  # dispatch, override, resolve 会商
+    PENALTY_READ = "penalties:read"  # enforcement cases (行政处罚): they hold the party's personal data
+    PENALTY_CREATE = "penalties:create"  # open an enforcement case (线索 → 立案 is a flow action)
+    FLOW_WRITE = "flows:write"  # a city's version of a workflow: switches, node limits, roles
     EVIDENCE_READ = "evidence:read"
     EVIDENCE_WRITE = "evidence:write"  # collect evidence, issue signed tree heads
+    ANALYTICS_READ = "analytics:read"  # 分析研判: the lake's metrics, within the user's own area
 
 
 _STAFF_READ = frozenset(
@@ -62,16 +68,19 @@ _STAFF_READ = frozenset(
 _EVIDENCE = frozenset({Permission.EVIDENCE_WRITE})
 _REPORT = frozenset({Permission.REPORT_CREATE})
 _DESK = _STAFF_READ | _REPORT | {Permission.REPORT_REVIEW}
+_ANALYTICS = frozenset({Permission.ANALYTICS_READ})
+_PENALTY = frozenset({Permission.PENALTY_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CITIZEN: frozenset({Permission.LEGAL_READ}) | _REPORT,
     Role.CLERK: _DESK | _EVIDENCE,
-    Role.SHIFT_LEADER: _DESK | _EVIDENCE | {Permission.DISPATCH},
+    Role.SHIFT_LEADER: _DESK | _EVIDENCE | _ANALYTICS | {Permission.DISPATCH},
     Role.DISPATCHER: _STAFF_READ | {Permission.DISPATCH},
-    Role.OFFICER: _STAFF_READ | _REPORT | _EVIDENCE,
-    Role.LEGAL_REVIEWER: _STAFF_READ | _EVIDENCE,
-    Role.SUPERVISOR: _STAFF_READ | _REPORT | {Permission.AUDIT_READ, Permission.USERS_READ},
-    Role.ANALYST: _STAFF_READ,
+    Role.OFFICER: _STAFF_READ | _REPORT | _EVIDENCE | _PENALTY | {Permission.PENALTY_CREATE},
+    Role.LEGAL_REVIEWER: _STAFF_READ | _EVIDENCE | _PENALTY,
+    Role.AGENCY_HEAD: _STAFF_READ | _EVIDENCE | _PENALTY | {Permission.PENALTY_CREATE},
+    Role.SUPERVISOR: _STAFF_READ | _REPORT | _PENALTY | _ANALYTICS | {Permission.AUDIT_READ, Permission.USERS_READ},
+    Role.ANALYST: _STAFF_READ | _ANALYTICS,
     Role.ADMIN: frozenset(Permission),
     Role.SYSTEM: frozenset({Permission.REFERENCE_READ}) | _REPORT | _EVIDENCE,
 }

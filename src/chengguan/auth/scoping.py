@@ -6,8 +6,11 @@ Platform work (CLI, worker, demo) runs without a scope and sees everything.
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import ColumnElement, event, false
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.base import ExecutableOption
 
 from chengguan.audit import Actor, AuditEntry
 from chengguan.db import Base
@@ -47,9 +50,14 @@ def _apply_scope(state: ORMExecuteState) -> None:
         return  # the criteria propagate to these loads from the parent query
     if state.execution_options.get("skip_scope"):
         return  # uniqueness checks must see codes taken outside the caller's subtree
-    state.statement = state.statement.options(
-        *(with_loader_criteria(model, condition(model, scope), include_aliases=True) for model in scoped_models())
-    )
+    state.statement = state.statement.options(*_options(scope, tuple(scoped_models())))
+
+
+@functools.lru_cache(maxsize=1024)
+def _options(scope: Scope, models: tuple[ScopedModel, ...]) -> tuple[ExecutableOption, ...]:
+    """The criteria of one scope, built once: building them for every statement was half the
+    time of a workflow transition (benchmarks/README.md, "Case workflow")."""
+    return tuple(with_loader_criteria(model, condition(model, scope), include_aliases=True) for model in models)
 
 
 def bind(session: Session, actor: Actor, scope: Scope | None) -> None:

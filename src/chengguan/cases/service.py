@@ -1,19 +1,43 @@
-"""Reading events. (Changing them is the work of intake, dispatch and the workflow.)"""
+"""Reading events and any case's timeline and inbox. (Changing them is the work of intake,
+dispatch and the workflow.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from chengguan.cases.models import Event
-from chengguan.errors import NotFound
+from chengguan.auth.models import User
+from chengguan.auth.principal import Principal
+from chengguan.cases import clock, workflow
+from chengguan.cases.flow import Limit
+from chengguan.cases.models import (
+    OPEN_STATUSES,
+    CaseNode,
+    CaseRequest,
+    CaseStep,
+    Clocked,
+    Event,
+    PenaltyCase,
+    RequestStatus,
+)
+from chengguan.cases.penalty import PENALTY_FLOW
+from chengguan.cases.schemas import NodeOut, PenaltyCaseIn
+from chengguan.db import utcnow
+from chengguan.errors import Invalid, NotFound
+from chengguan.kit.workcal import WorkCalendar
+from chengguan.legal import service as legal_service
+from chengguan.orgs import service as orgs_service
+from chengguan.orgs.models import Organisation
 
 
-def get_event(session: Session, event_id: int) -> Event:
-    event = session.get(Event, event_id)
+def get_event(session: Session, event_id: int, *, for_update: bool = False) -> Event:
+    """``for_update``: lock the row until the transaction ends (PostgreSQL; SQLite has one
+    writer anyway), so two actions on one event queue instead of both seeing the old state."""
+    event = session.get(Event, event_id, with_for_update=for_update)
     if event is None:
         raise NotFound(f"event {event_id} not found")
     return event
@@ -48,3 +72,187 @@ def list_events(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Event.first_reported_at.desc(), Event.id.desc()).limit(limit).offset(offset))
     return rows.all(), total
+
+
+def nodes(
+    session: Session,
+    calendar: WorkCalendar,
+    subject: str,
+    case: Clocked,
+    case_id: int,
+    holder_id: int | None,
+    now: dt.datetime,
+) -> list[NodeOut]:
+    """The nodes a case passed through, then its current one (held by ``holder_id``) with its
+    light at ``now``."""
+    rows = session.scalars(
+        select(CaseNode).where(CaseNode.subject == subject, CaseNode.subject_id == case_id).order_by(CaseNode.id)
+    )
+    done = [
+        NodeOut(
+            state=n.state,
+            holder_id=n.holder_id,
+            entered_at=n.entered_at,
+            left_at=n.left_at,
+            due_at=n.due_at,
+            working_hours=n.working_s / 3600,
+            limit_hours=None if n.limit_s is None else n.limit_s / 3600,
+            light=n.light,
+            action=n.action,
+        )
+        for n in rows
+    ]
+    start = case.node_started()
+    due = case.deadline_at
+    light = clock.light_at(calendar, case, now)
+    current = NodeOut(
+        state=case.status,
+        holder_id=holder_id,
+        entered_at=start,
+        left_at=None,
+        due_at=due,
+        working_hours=calendar.working_time_between(start, now).total_seconds() / 3600,
+        limit_hours=None if due is None else calendar.working_time_between(start, due).total_seconds() / 3600,
+        light=None if light is None else light.value,
+        action=None,
+    )
+    return [*done, current]
+
+
+def steps(session: Session, subject: str, case_id: int) -> list[CaseStep]:
+    stmt = select(CaseStep).where(CaseStep.subject == subject, CaseStep.subject_id == case_id)
+    return list(session.scalars(stmt.order_by(CaseStep.at, CaseStep.id)))
+
+
+def requests(session: Session, subject: str, case_id: int) -> list[CaseRequest]:
+    stmt = select(CaseRequest).where(CaseRequest.subject == subject, CaseRequest.subject_id == case_id)
+    return list(session.scalars(stmt.order_by(CaseRequest.id)))
+
+
+def get_request(session: Session, subject: str, case_id: int, request_id: int) -> CaseRequest:
+    found = session.get(CaseRequest, request_id)
+    if found is None or found.subject != subject or found.subject_id != case_id:
+        raise NotFound(f"request {request_id} not found for this case", field="request_id")
+    return found
+
+
+def pending(session: Session, subject: str, case_id: int) -> CaseRequest | None:
+    return next((r for r in requests(session, subject, case_id) if r.status == RequestStatus.PENDING), None)
+
+
+def inbox(session: Session, org_path: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Event], int]:
+    """Open events held by the organisation at ``org_path`` or below it, the nearest deadline
+    first (those with no running clock last). An event written in bulk has no holder yet: its
+    dispatched unit holds it."""
+    holder = func.coalesce(Event.holder_id, Event.unit_id)
+    return _by_deadline(
+        session, Event, and_(Event.status.in_(OPEN_STATUSES), holder.in_(_under(org_path))), limit, offset
+    )
+
+
+def penalty_inbox(
+    session: Session, org_path: str, *, limit: int = 100, offset: int = 0
+) -> tuple[list[PenaltyCase], int]:
+    """Enforcement cases not yet final whose agency is the organisation at ``org_path`` or below it."""
+    finals = [s.key for s in workflow.current_flow(session, PENALTY_FLOW).states.values() if s.final]
+    live = and_(PenaltyCase.status.not_in(finals), PenaltyCase.agency_id.in_(_under(org_path)))
+    return _by_deadline(session, PenaltyCase, live, limit, offset)
+
+
+def _under(org_path: str) -> Select[int]:
+    return select(Organisation.id).where(Organisation.path.startswith(org_path))
+
+
+def _by_deadline(
+    session: Session, model: Any, where: ColumnElement[bool], limit: int, offset: int
+) -> tuple[list[Any], int]:
+    stmt = select(model).where(where)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    ordered = stmt.order_by(model.deadline_at.is_(None), model.deadline_at, model.id)
+    return list(session.scalars(ordered.limit(limit).offset(offset))), total
+
+
+# -- enforcement cases ------------------------------------------------------------------------------
+
+
+def get_penalty_case(session: Session, case_id: int, *, for_update: bool = False) -> PenaltyCase:
+    case = session.get(PenaltyCase, case_id, with_for_update=for_update)
+    if case is None:
+        raise NotFound(f"enforcement case {case_id} not found / 案件不存在")
+    return case
+
+
+def list_penalty_cases(
+    session: Session, *, status: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[Sequence[PenaltyCase], int]:
+    stmt = select(PenaltyCase)
+    if status is not None:
+        stmt = stmt.where(PenaltyCase.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return session.scalars(stmt.order_by(PenaltyCase.id.desc()).limit(limit).offset(offset)).all(), total
+
+
+def party_key(data: PenaltyCaseIn) -> str:
+    """Who the party is across cases: the ID or credit code, else the type and name."""
+    if data.party_id_no:
+        return f"id:{data.party_id_no.strip().upper()}"
+    return f"{data.party_type}:{data.party_name.strip()}"
+
+
+def _check_times(data: PenaltyCaseIn) -> None:
+    for name in ("act_at", "act_end_at", "discovered_at"):
+        value = getattr(data, name)
+        if value is not None and value.tzinfo is None:
+            raise Invalid("needs a time zone, e.g. 2026-05-01T09:30:00+08:00", field=name)
+    if data.discovered_at < data.act_at:
+        raise Invalid("the act cannot be discovered before it happened", field="discovered_at")
+
+
+def create_penalty_case(
+    session: Session, calendar: WorkCalendar, data: PenaltyCaseIn, principal: Principal, now: dt.datetime | None = None
+) -> PenaltyCase:
+    """A case at its first node (案件来源) from ``now``, its causes and agency checked; 立案 next."""
+    _check_times(data)
+    agency = session.get(Organisation, data.agency_id)
+    if agency is None:
+        raise NotFound(f"organisation {data.agency_id} not found / 单位不存在", field="agency_id")
+    orgs_service.require_writable(session, agency)
+    for i, facts in enumerate(data.causes):
+        try:
+            legal_service.get_cause(session, facts.cause_code)
+        except NotFound as exc:
+            raise NotFound(exc.message, field=f"causes.{i}.cause_code") from exc
+    officers = list(dict.fromkeys([principal.user_id, *data.officers]))
+    for i, user_id in enumerate(officers):
+        if session.get(User, user_id, execution_options={"skip_scope": True}) is None:
+            raise Invalid(f"user {user_id} not found", field=f"officers.{i}")
+    case = PenaltyCase(
+        agency_id=agency.id,
+        org_id=data.org_id or agency.id,
+        event_id=data.event_id,
+        source=data.source,
+        title=data.title,
+        facts=data.facts,
+        causes=[c.model_dump(exclude_none=True) for c in data.causes],
+        circumstances=data.circumstances,
+        party_type=data.party_type,
+        party_name=data.party_name,
+        party_id_no=data.party_id_no,
+        party_key=party_key(data),
+        party_address=data.party_address,
+        party_phone=data.party_phone,
+        act_at=data.act_at,
+        act_end_at=data.act_end_at,
+        discovered_at=data.discovered_at,
+        serious_harm=data.serious_harm,
+        officers=officers,
+        supervision_count=0,
+        rework_count=0,
+    )
+    flow = workflow.current_flow(session, PENALTY_FLOW)
+    first = flow.state(flow.initial)
+    limit = first.limit if isinstance(first.limit, Limit) else None
+    clock.enter(calendar, case, first, holder_id=agency.id, limit=limit, due=None, at=now or utcnow())
+    session.add(case)
+    session.flush()
+    return case

@@ -1,6 +1,11 @@
 """Giving an event to a unit: automatically from the list, by a dispatcher's hand, or by
 settling a 会商. The row contents come from :func:`rows_for` so the bulk intake path writes
-exactly what these single-event functions write."""
+exactly what these single-event functions write.
+
+An event's first automatic dispatch (by the intake pipeline) lives on the event row alone (unit,
+time, deadline, reason): a third of the bulk path's rows. :func:`first_dispatch` reads it back as
+a record, and before anything dispatches the event again that record is written, so the
+history keeps it when the row changes."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
 from chengguan.db import utcnow
 from chengguan.dispatch.models import Consultation, ConsultationStatus, DispatchRecord
 from chengguan.dispatch.planning import DEFAULT_AREA_CLASS, DispatchPlan, plan
-from chengguan.dispatch.resolver import rulebook
+from chengguan.dispatch.resolver import cited_rule, rulebook
 from chengguan.dispatch.service import area_chain
 from chengguan.errors import Conflict, Invalid, NotFound
 from chengguan.geo.models import GridCell
@@ -90,7 +95,40 @@ def rows_for(
     )
 
 
+def first_dispatch(event: Event) -> DispatchRecord | None:
+    """The event's first automatic dispatch as the intake pipeline kept it, on the event row
+    (not saved); None when the event was never dispatched that way. Only meaningful while the
+    event has no dispatch record: any later dispatch writes this one first (:func:`_keep_first`)."""
+    if event.dispatched_at is None or event.unit_id is None or event.dispatch_reason is None:
+        return None
+    cited = cited_rule(event.dispatch_reason)
+    return DispatchRecord(
+        event_id=event.id,
+        org_id=event.org_id,
+        unit_id=event.unit_id,
+        category_key=event.category_key,
+        row_no=cited[0] if cited else None,
+        basis=cited[1] if cited else None,
+        reason=event.dispatch_reason,
+        deadline_at=event.deadline_at,
+        automatic=True,
+        at=event.dispatched_at,
+    )
+
+
+def _has_records(session: Session, event_id: int) -> bool:
+    return session.scalar(select(DispatchRecord.id).where(DispatchRecord.event_id == event_id).limit(1)) is not None
+
+
+def _keep_first(session: Session, event: Event) -> None:
+    """Before the event row changes: write its first dispatch if it lives on the row alone."""
+    first = first_dispatch(event)
+    if first is not None and not _has_records(session, event.id):
+        session.add(first)
+
+
 def _apply(session: Session, event: Event, rows: PlannedRows) -> None:
+    _keep_first(session, event)
     for key, value in rows.event.items():
         setattr(event, key, value)
     if rows.record is not None:
@@ -143,7 +181,9 @@ def auto_dispatch(
     return rows
 
 
-def assign(session: Session, event: Event, unit_id: int, reason: str, *, actor_id: int | None) -> DispatchRecord:
+def assign(
+    session: Session, event: Event, unit_id: int, reason: str, *, actor_id: int | None, at: dt.datetime | None = None
+) -> DispatchRecord:
     """A dispatcher sends the event to ``unit_id`` whatever the list says; the unit it replaces
     and the reason are kept (they teach the list and the classifier where they were wrong)."""
     _require_open(event)
@@ -151,11 +191,12 @@ def assign(session: Session, event: Event, unit_id: int, reason: str, *, actor_i
     unit = session.get(Organisation, unit_id, execution_options={"skip_scope": True})
     if unit is None or not unit.active or unit.kind not in WORKING_KINDS:
         raise Invalid(f"organisation {unit_id} is not a unit that takes dispatched work", field="unit_id")
-    at = utcnow()
+    at = at or utcnow()
     assert event.category_key is not None
     book = rulebook(session)
     limit = book.time_limit(event.category_key, event.area_class or DEFAULT_AREA_CLASS)
     deadline = calendar_service.get_calendar(session).deadline(at, *limit) if limit else None
+    _keep_first(session, event)
     record = DispatchRecord(
         event_id=event.id,
         org_id=event.org_id,
@@ -196,14 +237,3 @@ def list_consultations(
         stmt = stmt.where(Consultation.status == status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return session.scalars(stmt.order_by(Consultation.opened_at).limit(limit).offset(offset)).all(), total
-
-
-def resolve_consultation(
-    session: Session, consultation: Consultation, unit_id: int, note: str, *, actor_id: int | None
-) -> DispatchRecord:
-    if consultation.status != ConsultationStatus.OPEN:
-        raise Conflict("this consultation is already settled", field="status")
-    event = session.get(Event, consultation.event_id)
-    if event is None:
-        raise NotFound(f"event {consultation.event_id} not found")
-    return assign(session, event, unit_id, f"会商决定: {note}", actor_id=actor_id)

@@ -12,10 +12,12 @@ from chengguan.auth.deps import DbSession, require
 from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission
 from chengguan.cases import service as cases_service
+from chengguan.cases import workflow
 from chengguan.cases.schemas import EventOut
 from chengguan.dispatch import assign
+from chengguan.dispatch.flow import EVENT_FLOW
 from chengguan.dispatch.models import ConsultationStatus, DispatchRecord
-from chengguan.errors import Invalid
+from chengguan.errors import Conflict, Invalid
 from chengguan.kit.paging import MAX_LIMIT, Page
 
 router = APIRouter(tags=["dispatch"])
@@ -36,7 +38,7 @@ class ResolveIn(BaseModel):
 class DispatchRecordOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
+    id: int | None = Field(description="null for an event's first automatic dispatch while it lives on the event row")
     event_id: int
     unit_id: int
     category_key: str | None
@@ -73,19 +75,21 @@ def dispatch_history(event_id: int, session: DbSession, _: Principal = READ) -> 
     event = cases_service.get_event(session, event_id)
     rows = session.scalars(
         select(DispatchRecord).where(DispatchRecord.event_id == event.id).order_by(DispatchRecord.id)
-    )
-    return [DispatchRecordOut.model_validate(r) for r in rows]
+    ).all()
+    first = None if rows else assign.first_dispatch(event)  # intake kept it on the event row alone
+    return [DispatchRecordOut.model_validate(r) for r in ([first] if first else rows)]
 
 
 @router.post("/api/events/{event_id}/dispatch", response_model=EventOut)
 def dispatch_event(event_id: int, body: DispatchIn, session: DbSession, principal: Principal = DISPATCH) -> EventOut:
-    event = cases_service.get_event(session, event_id)
+    """The event flow's 派遣 (by the list) or 指定派遣 (to a unit, with the reason)."""
+    event = cases_service.get_event(session, event_id, for_update=True)
     if body.unit_id is None:
-        assign.auto_dispatch(session, event, actor_id=principal.user_id)
+        workflow.take(session, EVENT_FLOW, event, "dispatch", principal)
     else:
         if body.reason is None:
             raise Invalid("say why the list's choice is overridden / 请说明改派原因", field="reason")
-        assign.assign(session, event, body.unit_id, body.reason, actor_id=principal.user_id)
+        workflow.take(session, EVENT_FLOW, event, "assign", principal, {"unit_id": body.unit_id, "reason": body.reason})
     return EventOut.model_validate(event)
 
 
@@ -106,5 +110,12 @@ def resolve(
     consultation_id: int, body: ResolveIn, session: DbSession, principal: Principal = DISPATCH
 ) -> DispatchRecordOut:
     consultation = assign.get_consultation(session, consultation_id)
-    record = assign.resolve_consultation(session, consultation, body.unit_id, body.note, actor_id=principal.user_id)
+    if consultation.status != ConsultationStatus.OPEN:
+        raise Conflict("this consultation is already settled", field="status")
+    event = cases_service.get_event(session, consultation.event_id, for_update=True)
+    values = {"unit_id": body.unit_id, "reason": f"会商决定: {body.note}"}
+    workflow.take(session, EVENT_FLOW, event, "assign", principal, values)
+    record = session.scalars(
+        select(DispatchRecord).where(DispatchRecord.event_id == event.id).order_by(DispatchRecord.id.desc())
+    ).first()
     return DispatchRecordOut.model_validate(record)

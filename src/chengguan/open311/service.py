@@ -54,7 +54,7 @@ WINDOW = dt.timedelta(days=90)
 CHANGESET = "2026-11-22T00:00:00+08:00"  # when this interface last changed
 FORMATS = ["text/xml", "application/json"]
 LOCATION = "lat, long, address_string, address_id"
-CLOSED_STATUSES = frozenset({EventStatus.CLOSED, EventStatus.VOID})
+CLOSED_STATUSES = frozenset({EventStatus.CLOSED, EventStatus.EVALUATED, EventStatus.VOID})
 # The inverse of Event.number (SJ + the id in ten digits).
 _NUMBER = re.compile(r"SJ([0-9]{1,18})", re.IGNORECASE)
 _ID = re.compile(r"[0-9]{1,18}")  # fits a BIGINT
@@ -62,8 +62,13 @@ _ID = re.compile(r"[0-9]{1,18}")  # fits a BIGINT
 STATUS_NOTES = {
     EventStatus.ACCEPTED: "已受理，等待派遣 / accepted, waiting to be dispatched",
     EventStatus.CONSULTATION: "权属会商中 / ownership unclear: the command centre decides who acts",
+    EventStatus.REGISTERED: "已立案，等待派遣 / filed, waiting to be dispatched",
     EventStatus.DISPATCHED: "已派遣处置 / dispatched to the unit responsible",
+    EventStatus.VERIFYING: "已处置，核查中 / dealt with, being checked on site",
+    EventStatus.VERIFIED: "核查通过，待结案 / checked, about to be closed",
+    EventStatus.SUSPENDED: "挂账缓办 / on hold: it needs work that is planned (funds, season)",
     EventStatus.CLOSED: "已结案 / closed: dealt with",
+    EventStatus.EVALUATED: "已结案 / closed: dealt with",
     EventStatus.VOID: "已作废 / voided: not a matter for the city, or reported by mistake",
 }
 MERGED_NOTICE = "已并入同一问题的案卷 / joined the open request about the same problem"

@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: 3ffe28f804ce
+Revision ID: 81bab09744ed
 Revises: 
-Create Date: 2026-11-22 08:00:03.255025
+Create Date: 2026-12-07 13:07:37.295595
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = '3ffe28f804ce'
+revision: str = '81bab09744ed'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -161,6 +161,21 @@ def upgrade() -> None:
     with op.batch_alter_table('evidence_signing_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_signing_keys_created_at'), ['created_at'], unique=False)
 
+    op.create_table('flow_definitions',
+    sa.Column('key', sa.String(length=16), nullable=False),
+    sa.Column('definition', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_flow_definitions'))
+    )
+    op.create_table('jobs',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('due_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_started_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_ok_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_result', sa.Text(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_jobs'))
+    )
     op.create_table('law_documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -216,12 +231,49 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_organisations_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_organisations_path'), ['path'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('topic', sa.String(length=64), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=True),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('created_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('available_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_due', ['sent_at', 'available_at'], unique=False)
+
     op.create_table('revisions',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('counter', sa.Integer(), nullable=False),
     sa.Column('token', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_revisions'))
     )
+    op.create_table('case_nodes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('subject', sa.String(length=16), nullable=False),
+    sa.Column('subject_id', sa.BigInteger(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=True),
+    sa.Column('entered_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('left_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('working_s', sa.Float(), nullable=False),
+    sa.Column('limit_s', sa.Float(), nullable=True),
+    sa.Column('light', sa.String(length=8), nullable=True),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['holder_id'], ['organisations.id'], name=op.f('fk_case_nodes_holder_id_organisations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_case_nodes_org_id_organisations'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_nodes'))
+    )
+    with op.batch_alter_table('case_nodes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_nodes_holder_id'), ['holder_id'], unique=False)
+        batch_op.create_index('ix_case_nodes_subject', ['subject', 'subject_id'], unique=False)
+
     op.create_table('category_attributes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=False),
@@ -275,6 +327,34 @@ def upgrade() -> None:
     with op.batch_alter_table('category_time_limits', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_category_time_limits_category_id'), ['category_id'], unique=False)
 
+    op.create_table('discretion_schemes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('tiers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('hearing_citizen', sa.Integer(), nullable=False),
+    sa.Column('hearing_organisation', sa.Integer(), nullable=False),
+    sa.Column('published_as', sa.String(length=200), nullable=False),
+    sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_discretion_schemes_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discretion_schemes')),
+    sa.UniqueConstraint('org_id', name=op.f('uq_discretion_schemes_org_id'))
+    )
+    op.create_table('document_agencies',
+    sa.Column('org_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('abbreviation', sa.String(length=30), nullable=False),
+    sa.Column('number_format', sa.String(length=120), nullable=True),
+    sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_document_agencies_org_id_organisations'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('org_id', name=op.f('pk_document_agencies'))
+    )
+    op.create_table('document_counters',
+    sa.Column('org_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_document_counters_org_id_organisations'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('org_id', 'year', 'kind', name=op.f('pk_document_counters'))
+    )
     op.create_table('evidence_log_refs',
     sa.Column('subject', sa.String(length=100), nullable=False),
     sa.Column('log_index', sa.BigInteger(), nullable=False),
@@ -454,6 +534,49 @@ def upgrade() -> None:
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_keys_user_id'), ['user_id'], unique=False)
 
+    op.create_table('case_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('subject', sa.String(length=16), nullable=False),
+    sa.Column('subject_id', sa.BigInteger(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('requested_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decided_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_note', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by'], ['users.id'], name=op.f('fk_case_requests_decided_by_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_case_requests_org_id_organisations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['requested_by'], ['users.id'], name=op.f('fk_case_requests_requested_by_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_requests'))
+    )
+    with op.batch_alter_table('case_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_case_requests_subject', ['subject', 'subject_id', 'status'], unique=False)
+
+    op.create_table('case_steps',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('subject', sa.String(length=16), nullable=False),
+    sa.Column('subject_id', sa.BigInteger(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('from_state', sa.String(length=16), nullable=False),
+    sa.Column('to_state', sa.String(length=16), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_name', sa.String(length=120), nullable=False),
+    sa.Column('automatic', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_case_steps_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_case_steps_org_id_organisations'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_steps'))
+    )
+    with op.batch_alter_table('case_steps', schema=None) as batch_op:
+        batch_op.create_index('ix_case_steps_subject', ['subject', 'subject_id'], unique=False)
+
     op.create_table('cause_provisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cause_id', sa.Integer(), nullable=False),
@@ -476,7 +599,6 @@ def upgrade() -> None:
 
     op.create_table('events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=True),
     sa.Column('category_key', sa.String(length=8), nullable=True),
     sa.Column('title', sa.String(length=200), nullable=False),
@@ -495,15 +617,25 @@ def upgrade() -> None:
     sa.Column('report_count', sa.Integer(), nullable=False),
     sa.Column('first_reported_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_reported_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deadline_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dispatched_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dispatch_reason', sa.String(length=500), nullable=True),
     sa.Column('closed_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('deadline_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('node_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('yellow_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('light', sa.String(length=8), nullable=True),
+    sa.Column('paused_from', sa.String(length=16), nullable=True),
+    sa.Column('paused_left_s', sa.Float(), nullable=True),
+    sa.Column('supervision_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('rework_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_events_category_id_categories'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['cell_id'], ['grid_cells.id'], name=op.f('fk_events_cell_id_grid_cells'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['district_id'], ['organisations.id'], name=op.f('fk_events_district_id_organisations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['holder_id'], ['organisations.id'], name=op.f('fk_events_holder_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_events_org_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['street_id'], ['organisations.id'], name=op.f('fk_events_street_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['unit_id'], ['organisations.id'], name=op.f('fk_events_unit_id_organisations'), ondelete='RESTRICT'),
@@ -641,6 +773,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_dispatch_records_event_id'), ['event_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispatch_records_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('documents',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=200), nullable=False),
+    sa.Column('subject_type', sa.String(length=32), nullable=False),
+    sa.Column('subject_id', sa.String(length=64), nullable=False),
+    sa.Column('fields', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('evidence_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('issued_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('issued_by_name', sa.String(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['evidence_id'], ['evidence_items.id'], name=op.f('fk_documents_evidence_id_evidence_items'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['users.id'], name=op.f('fk_documents_issued_by_id_users'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_documents_org_id_organisations'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documents')),
+    sa.UniqueConstraint('org_id', 'year', 'kind', 'seq', name='uq_documents_number')
+    )
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_documents_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_documents_subject', ['subject_type', 'subject_id'], unique=False)
+
     op.create_table('law_items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('paragraph_id', sa.Integer(), nullable=False),
@@ -650,6 +808,78 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_law_items')),
     sa.UniqueConstraint('paragraph_id', 'number', name=op.f('uq_law_items_paragraph_id_number'))
     )
+    op.create_table('penalty_cases',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('procedure', sa.String(length=10), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('facts', sa.Text(), nullable=False),
+    sa.Column('causes', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('circumstances', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('party_type', sa.String(length=16), nullable=False),
+    sa.Column('party_name', sa.String(length=200), nullable=False),
+    sa.Column('party_id_no', sa.String(length=40), nullable=True),
+    sa.Column('party_key', sa.String(length=64), nullable=False),
+    sa.Column('party_address', sa.String(length=300), nullable=True),
+    sa.Column('party_phone', sa.String(length=40), nullable=True),
+    sa.Column('act_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('act_end_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('discovered_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('serious_harm', sa.Boolean(), nullable=False),
+    sa.Column('officers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('measures', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('filed_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_due_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('extensions', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('legal_review', sa.Boolean(), nullable=False),
+    sa.Column('collective', sa.Boolean(), nullable=False),
+    sa.Column('recommendation', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('penalty_kind', sa.String(length=16), nullable=True),
+    sa.Column('intended_yuan', sa.Integer(), nullable=True),
+    sa.Column('hearing_right', sa.Boolean(), nullable=False),
+    sa.Column('notified_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('hearing_requested_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('hearing_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('fine_yuan', sa.Integer(), nullable=True),
+    sa.Column('deviation_reason', sa.Text(), nullable=True),
+    sa.Column('flagged', sa.Boolean(), nullable=False),
+    sa.Column('decided_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('served_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('payment_due_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paid_yuan', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('surcharge_yuan', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('demand_served_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('court_applied_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('deadline_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('node_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('yellow_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('light', sa.String(length=8), nullable=True),
+    sa.Column('paused_from', sa.String(length=16), nullable=True),
+    sa.Column('paused_left_s', sa.Float(), nullable=True),
+    sa.Column('supervision_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('rework_count', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('holder_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['organisations.id'], name=op.f('fk_penalty_cases_agency_id_organisations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_penalty_cases_event_id_events'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['holder_id'], ['organisations.id'], name=op.f('fk_penalty_cases_holder_id_organisations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_penalty_cases_org_id_organisations'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_penalty_cases'))
+    )
+    with op.batch_alter_table('penalty_cases', schema=None) as batch_op:
+        batch_op.create_index('ix_penalty_cases_agency_status_deadline', ['agency_id', 'status', 'deadline_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_penalty_cases_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_penalty_cases_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_penalty_cases_party', ['party_key'], unique=False)
+
     op.create_table('reports',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
@@ -760,7 +990,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_reports_event_id'))
 
     op.drop_table('reports')
+    with op.batch_alter_table('penalty_cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_penalty_cases_party')
+        batch_op.drop_index(batch_op.f('ix_penalty_cases_org_id'))
+        batch_op.drop_index(batch_op.f('ix_penalty_cases_event_id'))
+        batch_op.drop_index('ix_penalty_cases_agency_status_deadline')
+
+    op.drop_table('penalty_cases')
     op.drop_table('law_items')
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_documents_subject')
+        batch_op.drop_index(batch_op.f('ix_documents_org_id'))
+
+    op.drop_table('documents')
     with op.batch_alter_table('dispatch_records', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dispatch_records_unit_id'))
         batch_op.drop_index(batch_op.f('ix_dispatch_records_event_id'))
@@ -799,6 +1041,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cause_provisions_article_id'))
 
     op.drop_table('cause_provisions')
+    with op.batch_alter_table('case_steps', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_steps_subject')
+
+    op.drop_table('case_steps')
+    with op.batch_alter_table('case_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_requests_subject')
+
+    op.drop_table('case_requests')
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_keys_user_id'))
 
@@ -844,6 +1094,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_evidence_log_refs_org_id'))
 
     op.drop_table('evidence_log_refs')
+    op.drop_table('document_counters')
+    op.drop_table('document_agencies')
+    op.drop_table('discretion_schemes')
     with op.batch_alter_table('category_time_limits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_category_time_limits_category_id'))
 
@@ -860,7 +1113,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_category_attributes_category_id'))
 
     op.drop_table('category_attributes')
+    with op.batch_alter_table('case_nodes', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_nodes_subject')
+        batch_op.drop_index(batch_op.f('ix_case_nodes_holder_id'))
+
+    op.drop_table('case_nodes')
     op.drop_table('revisions')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_due')
+
+    op.drop_table('outbox')
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_organisations_path'))
         batch_op.drop_index(batch_op.f('ix_organisations_parent_id'))
@@ -877,6 +1139,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_law_documents_level'))
 
     op.drop_table('law_documents')
+    op.drop_table('jobs')
+    op.drop_table('flow_definitions')
     with op.batch_alter_table('evidence_signing_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_signing_keys_created_at'))
 
