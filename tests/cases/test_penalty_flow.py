@@ -309,7 +309,15 @@ def _summary(app, cid: int, evidence_ids: list[int], **fields: Any) -> workflow.
     with ActingAs(app, "officer_a1") as (session, principal):
         case = cases_service.get_penalty_case(session, cid, for_update=True)
         return workflow.take(
-            session, PENALTY_FLOW, case, "summary", principal, fields, evidence_ids=evidence_ids, now=T0
+            session,
+            PENALTY_FLOW,
+            case,
+            "summary",
+            principal,
+            fields,
+            evidence_ids=evidence_ids,
+            now=T0,
+            settings=app.state.settings,
         )
 
 

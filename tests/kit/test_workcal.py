@@ -301,3 +301,13 @@ def test_a_deadline_past_year_9999_is_refused() -> None:
     with pytest.raises(Invalid) as err:
         CAL.deadline(at(9999, 12, 1), 100, "calendar_days")
     assert err.value.field == "amount"
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=instants, span=hours, share=st.floats(0, 1))
+def test_point_between_splits_the_working_time_by_its_share(a: dt.datetime, span: dt.timedelta, share: float) -> None:
+    b = a + span
+    point = CAL.point_between(a, b, share)
+    total = CAL.working_time_between(a, b)
+    assert abs(CAL.working_time_between(a, point) - total * share) <= dt.timedelta(microseconds=1)
+    assert point <= b if total else point == b

@@ -22,10 +22,7 @@ YELLOW_SHARE = 0.8
 
 def yellow_at(calendar: WorkCalendar, start: dt.datetime, due: dt.datetime) -> dt.datetime:
     """The instant 80 % of the working time from ``start`` to ``due`` has elapsed."""
-    span = calendar.working_time_between(start, due)
-    if not span:
-        return due
-    return calendar.add_working_hours(start, span * YELLOW_SHARE)
+    return calendar.point_between(start, due, YELLOW_SHARE)
 
 
 def light_at(calendar: WorkCalendar, case: Clocked, now: dt.datetime) -> Light | None:

@@ -22,7 +22,6 @@ from chengguan.auth.models import User
 from chengguan.cases.flow import Limit
 from chengguan.cases.models import PenaltyCase
 from chengguan.cases.workflow import Binding, Context, Effect, Guard
-from chengguan.config import get_settings
 from chengguan.documents import service as documents_service
 from chengguan.documents.kinds import get_kind
 from chengguan.documents.models import Document
@@ -56,10 +55,12 @@ def _iso(t: dt.datetime | None) -> str | None:
 def _issue(ctx: Context, kind: str, fields: dict[str, Any]) -> Document:
     """Issue a document of ``kind`` for the case, from the fields that kind takes."""
     case = _case(ctx)
+    if ctx.settings is None:  # the settings name the file store the document goes to
+        raise RuntimeError("issuing a document needs the settings: pass settings= to workflow.take")
     takes = {f.name for f in get_kind(kind).fields}
     document = documents_service.issue(
         ctx.session,
-        ctx.settings or get_settings(),
+        ctx.settings,
         kind,
         case.agency_id,
         {k: v for k, v in fields.items() if k in takes},
