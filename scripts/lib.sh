@@ -23,7 +23,6 @@ apt_install() {
 ensure_venv() {
   local extras="$1"
   apt_install fonts-wqy-zenhei  # the CJK font embedded in 执法文书 PDFs (chengguan.documents.render)
-  apt_install chromium  # the browser the web tests drive through Playwright (tests/web)
   if [ ! -x "$VENV/bin/python" ]; then
     if ! "$PY" -m venv --help >/dev/null 2>&1 || ! "$PY" -c 'import ensurepip' 2>/dev/null; then
       apt_install python3-venv
