@@ -16,9 +16,7 @@ from chengguan.cases.workflow import Binding, Context, Effect, Guard
 from chengguan.dispatch import assign
 from chengguan.dispatch.planning import DEFAULT_AREA_CLASS
 from chengguan.dispatch.resolver import rulebook
-from chengguan.dispatch.service import area_chain
 from chengguan.kit.workcal import Unit
-from chengguan.orgs import service as orgs_service
 from chengguan.orgs.models import Organisation
 
 CLOSED = "event.closed"  # the outbox topic: reporters are told by the intake domain's sender
@@ -129,9 +127,16 @@ GUARDS: dict[str, Guard] = {"categorised": _categorised, "placed": _placed, "hel
 
 
 def _centre(session: Session, event: Event) -> int | None:
-    """The command centre of the event's district (or the city's); else the area itself."""
-    chain = area_chain(session, orgs_service.get(session, event.org_id))
-    centre = rulebook(session).consultation_centre(chain)
+    """The command centre of the event's district (or the city's); else the area itself. The
+    chain up the tree is read from the rule book's copy of the organisations (no query per
+    node change)."""
+    book = rulebook(session)
+    chain: list[int] = []
+    org_id: int | None = event.org_id
+    while org_id is not None and org_id in book.orgs:
+        chain.append(org_id)
+        org_id = book.orgs[org_id].parent_id
+    centre = book.consultation_centre(chain)
     return centre.id if centre is not None else event.district_id or event.org_id
 
 
