@@ -68,7 +68,7 @@ def result_out(outcome: workflow.Outcome) -> ActionResult:
 def timeline_out(session: Session, binding: workflow.Binding, case: Any) -> TimelineOut:
     calendar = calendar_service.get_calendar(session)
     holder = case.holder_id if case.holder_id is not None else binding.unit(case)
-    pending = cases_service.pending(session, binding.key, case.id)
+    pending = workflow.pending_request(session, binding, case)
     nodes = cases_service.nodes(session, calendar, binding.key, case, case.id, holder, utcnow())
     return TimelineOut(
         number=case.number,

@@ -22,7 +22,6 @@ from chengguan.cases.models import (
     Clocked,
     Event,
     PenaltyCase,
-    RequestStatus,
 )
 from chengguan.cases.penalty import PENALTY_FLOW
 from chengguan.cases.schemas import NodeOut, PenaltyCaseIn
@@ -134,10 +133,6 @@ def get_request(session: Session, subject: str, case_id: int, request_id: int) -
     if found is None or found.subject != subject or found.subject_id != case_id:
         raise NotFound(f"request {request_id} not found for this case", field="request_id")
     return found
-
-
-def pending(session: Session, subject: str, case_id: int) -> CaseRequest | None:
-    return next((r for r in requests(session, subject, case_id) if r.status == RequestStatus.PENDING), None)
 
 
 def inbox(session: Session, org_path: str, *, limit: int = 100, offset: int = 0) -> tuple[list[Event], int]:

@@ -127,7 +127,9 @@ def _turn(session: Session, kind: Swept, light: Light, now: dt.datetime) -> list
             update(model)
             .where(model.id.in_(chunk), not_yet)
             .values(light=light.value)
-            .returning(model.id, model.org_id, model.status, model.holder_id, kind.unit, model.deadline_at)
+            .returning(
+                model.id, model.org_id, model.status, model.holder_id, kind.unit.label("unit"), model.deadline_at
+            )
             .execution_options(synchronize_session=False)
         )
         changed += session.execute(stmt).all()
@@ -186,7 +188,7 @@ def _supervise(session: Session, kind: Swept, rows: list[Any], now: dt.datetime)
 def _note(kind: Swept, topic: str, row: Any, text: str) -> dict[str, Any]:
     return {
         "topic": topic,
-        "org_id": row.holder_id or row[4] or row.org_id,
+        "org_id": row.holder_id or row.unit or row.org_id,
         "payload": {
             "flow": kind.subject,
             f"{kind.subject}_id": row.id,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -37,28 +37,6 @@ from chengguan.kit.workcal import WorkCalendar
 TRANSITION = "case.transition"  # the evidence log's kind for a step
 MAX_AUTOMATIC = 8  # automatic steps in a row; a flow that loops is stopped here
 FLOWS = "flows"  # the revision counter of FlowDefinition
-
-
-class Case(Protocol):
-    """What the engine needs of a row (an ``Event``, a penalty case …)."""
-
-    id: int
-    org_id: int
-    status: str
-    deadline_at: dt.datetime | None
-    node_at: dt.datetime | None
-    yellow_at: dt.datetime | None
-    light: str | None
-    holder_id: int | None
-    paused_from: str | None
-    paused_left_s: float | None
-    supervision_count: int
-    rework_count: int
-
-    @property
-    def number(self) -> str: ...
-
-    def node_started(self) -> dt.datetime: ...
 
 
 @dataclass

@@ -152,7 +152,7 @@ class PendingView:
 
 
 def pending_view(session: Session, t: Translator, flow: Flow, event: Event, user: Principal) -> PendingView | None:
-    request = cases_service.pending(session, EVENT_FLOW.key, event.id)
+    request = workflow.pending_request(session, EVENT_FLOW, event)
     if request is None:
         return None
     action = flow.action(request.action)
