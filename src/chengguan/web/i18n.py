@@ -3,7 +3,8 @@ language of a request (the ``cg_lang`` cookie; Chinese when unset or unknown).
 
 The catalogue is data: one key per visible string, each with its ``zh`` and ``en`` text, which
 may hold ``{name}`` placeholders. A key missing from the catalogue is a bug and raises, so the
-template tests find it.
+template tests find it. Each area of the interface may keep its strings in its own file under
+``messages/``; a key defined twice is a bug too.
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
 LANG_COOKIE = "cg_lang"
 CATALOGUE = Path(__file__).parent / "messages.json"
+AREA_CATALOGUES = Path(__file__).parent / "messages"
 
 
 @cache
 def catalogue() -> Mapping[str, Mapping[str, str]]:
-    messages: dict[str, dict[str, str]] = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    messages: dict[str, dict[str, str]] = {}
+    for path in [CATALOGUE, *sorted(AREA_CATALOGUES.glob("*.json"))]:
+        part: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))
+        twice = messages.keys() & part.keys()
+        if twice:
+            raise ValueError(f"{path.name} defines keys already defined: {sorted(twice)}")
+        messages.update(part)
     return messages
 
 
