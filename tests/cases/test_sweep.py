@@ -109,3 +109,38 @@ def test_a_due_job_runs_on_one_worker_only(app) -> None:
     with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
         job = session.get(Job, "test_failing")
         assert job is not None and "sender down" in (job.last_error or "") and job.last_ok_at is None
+
+
+def test_an_unevaluated_closed_event_is_supervised_once_and_closed_history_is_left_alone(
+    app, client: TestClient, as_user, new_event: Callable[[], dict], photo: Callable[[int], int]
+) -> None:
+    eid, history_id = new_event()["id"], new_event()["id"]
+    officer, supervisor = as_user("officer_a1"), as_user("supervisor_a")
+    res = client.post(
+        f"/api/events/{eid}/actions/feedback",
+        json={"fields": {"result": "已清理"}, "evidence_ids": [photo(eid)]},
+        headers=officer,
+    )
+    assert res.status_code == 200, res.text
+    res = client.post(f"/api/events/{eid}/actions/verify_pass", json={}, headers=supervisor)
+    assert res.json()["state"] == "closed", res.text
+    with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+        # closed as history arrives: the dispatch deadline stays (on-time figures), no clock runs
+        row = session.get(Event, history_id)
+        assert row is not None
+        row.status, row.closed_at = "closed", dt.datetime.now(dt.UTC)
+    closed = _event(app, eid)
+    assert closed.light == "green" and closed.yellow_at is not None and closed.deadline_at is not None
+
+    _sweep(app, closed.yellow_at + dt.timedelta(seconds=1))
+    assert _event(app, eid).light == "yellow"
+    late = max(closed.deadline_at, _event(app, history_id).deadline_at) + dt.timedelta(minutes=1)
+    first, again = _sweep(app, late), _sweep(app, late)
+    assert (first.red, again.red) == (1, 0)
+    overdue, history = _event(app, eid), _event(app, history_id)
+    assert overdue.status == "closed" and overdue.light == "red" and overdue.supervision_count == 1
+    assert history.light is None and history.supervision_count == 0
+    # evaluating it ends the window: the next pass has nothing to turn
+    res = client.post(f"/api/events/{eid}/actions/evaluate", json={"fields": {"rating": 3}}, headers=supervisor)
+    assert res.status_code == 200, res.text
+    assert _event(app, eid).deadline_at is None

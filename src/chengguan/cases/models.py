@@ -101,6 +101,9 @@ class Event(Clocked, OrgScoped, Base):
         # duplicate candidates: open events in a few spatial buckets within a time window
         Index("ix_events_bucket_status_reported", "bucket", "status", "last_reported_at"),
         Index("ix_events_unit_status_deadline", "unit_id", "status", "deadline_at"),
+        # the deadline sweep: running clocks by state and light, so a pass reads the open rows
+        # and the live 综合评价 windows, not the years of closed history beside them
+        Index("ix_events_status_light_deadline", "status", "light", "deadline_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

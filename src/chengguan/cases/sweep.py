@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 from chengguan import audit, outbox
 from chengguan.calendar import service as calendar_service
 from chengguan.cases import clock
-from chengguan.cases.models import OPEN_STATUSES, CaseStep, Event, Light, PenaltyCase, event_number, penalty_number
+from chengguan.cases.models import (
+    OPEN_STATUSES,
+    CaseStep,
+    Event,
+    EventStatus,
+    Light,
+    PenaltyCase,
+    event_number,
+    penalty_number,
+)
 from chengguan.cases.workflow import TRANSITION, transition_entry
 from chengguan.evidence import ledger
 from chengguan.evidence.models import LogRef
@@ -49,6 +58,21 @@ KINDS = (
         event_number,
         Event.unit_id,
     ),
+    # 结案 → 综合评价 is a node with its own limit too. Closed history (imported, or closed before
+    # its clock ran) has no light or no node start and stays out.
+    Swept(
+        "event",
+        Event,
+        and_(
+            Event.status == EventStatus.CLOSED,
+            Event.light.in_((Light.GREEN.value, Light.YELLOW.value)),
+            Event.node_at.is_not(None),
+            Event.deadline_at.is_not(None),
+        ),
+        Event.node_at,
+        event_number,
+        Event.unit_id,
+    ),
     Swept(
         "penalty",
         PenaltyCase,
@@ -68,7 +92,8 @@ class SweepResult:
 
 
 def sweep(session: Session, now: dt.datetime) -> SweepResult:
-    """One pass over the open events and enforcement cases, in the caller's transaction."""
+    """One pass over the open events, the 综合评价 windows of closed ones and the enforcement
+    cases, in the caller's transaction."""
     marked = yellow = red = 0
     for kind in KINDS:
         marked += _mark_yellow_at(session, kind)

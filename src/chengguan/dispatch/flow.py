@@ -114,10 +114,26 @@ def _held_by_me(ctx: Context) -> str | None:
     principal, holder_id = ctx.principal, ctx.case.holder_id or ctx.case.unit_id
     if principal is None or holder_id is None:
         return None
-    holder = ctx.session.get(Organisation, holder_id, execution_options={"skip_scope": True})
-    if holder is not None and principal.org_path and holder.path.startswith(principal.org_path):
+    if principal.org_id is not None and _within(ctx.session, holder_id, principal.org_id):
         return None
     return "only the unit holding the event may do this / 仅承办单位可操作"
+
+
+def _within(session: Session, org_id: int, ancestor_id: int) -> bool:
+    """Whether ``org_id`` is ``ancestor_id`` or below it: up the rule book's copy of the tree (no
+    query per transition); past a unit deactivated since, by the organisations' paths."""
+    orgs = rulebook(session).orgs
+    current: int | None = org_id
+    while current is not None:
+        if current == ancestor_id:
+            return True
+        if current not in orgs:
+            org, above = (
+                session.get(Organisation, i, execution_options={"skip_scope": True}) for i in (current, ancestor_id)
+            )
+            return org is not None and above is not None and org.path.startswith(above.path)
+        current = orgs[current].parent_id
+    return False
 
 
 GUARDS: dict[str, Guard] = {"categorised": _categorised, "placed": _placed, "held_by_me": _held_by_me}
