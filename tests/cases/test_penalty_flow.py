@@ -392,3 +392,25 @@ def test_the_sweep_turns_an_idle_case_red_once(app, new_case) -> None:
     with ActingAs(app, "admin_city") as (session, _):
         steps = cases_service.steps(session, "penalty", cid)
     assert [(s.action, s.automatic) for s in steps] == [("supervise", True)]
+
+
+def test_a_written_waiver_ends_the_statement_window(app, act: Act, new_case, settings: Settings) -> None:
+    cid = new_case()
+    act("officer_a1", cid, "file", T0, approve_by="agency_head_a", reason="检查发现")
+    evidence(app, cid)
+    act("officer_a1", cid, "finish_investigation", T0, legal_review="no", collective="no", report="事实清楚")
+    act("officer_a1", cid, "notify", T0, approve_by="agency_head_a", tier="一般", penalty_kind="fine", amount=2000)
+    refused(Invalid, "guards.statement_window_over", lambda: act("agency_head_a", cid, "decide", T0, amount=2000))
+    # the waiver needs the party's signed statement attached
+    refused(Invalid, "evidence_ids", lambda: act("officer_a1", cid, "waive", T0, statement="放弃陈述申辩"))
+    signed = evidence(app, cid)
+    with ActingAs(app, "officer_a1") as (session, principal):
+        case = cases_service.get_penalty_case(session, cid, for_update=True)
+        workflow.take(
+            session, PENALTY_FLOW, case, "waive", principal, {"statement": "放弃陈述申辩和听证"},
+            evidence_ids=[signed], now=T0, settings=settings,
+        )  # fmt: skip
+    assert case_row(app, cid).waived_at == T0
+    act("agency_head_a", cid, "decide", T0 + dt.timedelta(hours=1), amount=2000)
+    decided = case_row(app, cid)
+    assert decided.status == "decided" and decided.fine_yuan == 2000

@@ -194,6 +194,7 @@ class PenaltyCase(Clocked, OrgScoped, Base):
     hearing_right: Mapped[bool] = mapped_column(default=False)
     notified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     hearing_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    waived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # 放弃陈述申辩、听证, in writing
     hearing_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(20))  # penalty | no_penalty | not_established | transferred
     fine_yuan: Mapped[int | None]

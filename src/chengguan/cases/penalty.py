@@ -350,6 +350,12 @@ def _request_hearing(ctx: Context) -> None:
     case.hearing_requested_at = requested
 
 
+def _waive(ctx: Context) -> None:
+    """The party gives up 陈述、申辩 and 听证 in writing (the signed statement is attached): the
+    decision need not wait out the window any more (法44、法45 protect a right the party may waive)."""
+    _case(ctx).waived_at = ctx.now
+
+
 def _schedule_hearing(ctx: Context) -> None:
     """The party is told of the hearing ≥ 7 working days ahead (法64(二))."""
     hearing_at = dt.datetime.fromisoformat(ctx.values["hearing_at"])
@@ -500,6 +506,7 @@ EFFECTS: dict[str, Effect] = {
     "rectification_notice": _record("rectification_notice"),
     "summary": _summary,
     "preserve": _preserve,
+    "waive": _waive,
     "seize": _seize,
     "extend_decision": _extend_decision,
     "route_review": _route_review,
@@ -561,6 +568,8 @@ def _statement_window_over(ctx: Context) -> str | None:
     if case.status == "hearing":
         if case.hearing_at is None or ctx.now < case.hearing_at:
             return "the hearing has not been held yet / 听证尚未举行 (法65)"
+        return None
+    if case.waived_at is not None:
         return None
     if case.deadline_at is not None and ctx.now <= case.deadline_at:
         until = case.deadline_at.isoformat()
