@@ -14,7 +14,8 @@
    against the full size, each from a fresh session (no cache carried between proofs), checked
    with the standalone verifier; pymerkle's ``prove_inclusion`` / ``prove_consistency`` on a
    SqliteTree of the same size, same random choices (fewer of them: they are slow).
-3. Audit of the whole log at ``--size`` entries (``integrity.audit``).
+3. Audit of the whole log at ``--size`` entries (``integrity.audit``), with its default worker
+   processes (from 2**20 entries on) and inline, in wall and CPU time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import gc
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -143,6 +145,28 @@ def our_proofs(factory, size: int, picks: list[int]) -> tuple[float, float]:
     return statistics.median(inclusion), statistics.median(consistency)
 
 
+def audited(factory, settings, workers: int | None) -> bool:
+    """One full audit, timed in wall time and in CPU time of this process and its workers."""
+    with session_of(factory) as session:
+        gc.collect()
+        wall, cpu = time.perf_counter(), cpu_seconds()
+        report = integrity.audit(session, blob_store(settings), workers=workers)
+        wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    how = "default workers" if workers is None else f"{workers} workers"
+    print(f"audit ({how}) of {report.entries:,} entries, {report.tiles:,} tiles: ", end="")
+    print(f"{wall:.1f} s, {cpu:.1f} CPU-s, ", end="")
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    if not report.ok:
+        print(report.problems[:5])
+    return report.ok
+
+
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and of its finished children (audit workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def pymerkle_proofs(directory: Path, size: int, picks: list[int]) -> tuple[float, float, float]:
     t = SqliteTree(str(directory / "pm.db"))
     start = time.perf_counter()
@@ -189,12 +213,8 @@ def main() -> int:
         inc, con = our_proofs(factory, args.size, picks)
         print(f"proofs at {args.size:,} (median of {len(picks)}): inclusion {inc * 1e3:.3f} ms, ", end="")
         print(f"consistency {con * 1e3:.3f} ms")
-        with session_of(factory) as session:
-            start = time.perf_counter()
-            report = integrity.audit(session, blob_store(settings))
-            print(f"audit of {report.entries:,} entries, {report.tiles:,} tiles: {time.perf_counter() - start:.1f} s")
-            if not report.ok:
-                print(report.problems[:5])
+        for workers in (None, 0):  # the default (worker processes from 2**20 entries on), then inline
+            if not audited(factory, settings, workers):
                 return 1
         engine.dispose()
     with tempfile.TemporaryDirectory() as tmp:

@@ -60,6 +60,9 @@ def serve(
     host: str | None = typer.Option(None, help="default: CHENGGUAN_HOST"),
     port: int | None = typer.Option(None, help="default: CHENGGUAN_PORT"),
     workers: int | None = typer.Option(None, help="default: CHENGGUAN_WORKERS"),
+    access_log: bool = typer.Option(
+        True, help="log every request (off where a proxy in front keeps the access log: it costs per request)"
+    ),
 ) -> None:
     """Serve the API and its docs (http://127.0.0.1:8000/docs)."""
     settings = get_settings()
@@ -69,6 +72,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
+        access_log=access_log,
     )
 
 

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
         description="Seconds a change must be old before a lake sync exports it, so that a transaction that "
         "stamped its rows before a sync but committed after it is not skipped (the lake lags by this much).",
     )
+    map_tiles_url: str | None = Field(
+        None,
+        description="Base map tiles for the command map, a Leaflet URL template such as "
+        "https://tiles.example.gov.cn/{z}/{x}/{y}.png (the city's own tile server, or 天地图 with its key). "
+        "Unset: the map draws the city from its own district, street and grid geometry (works offline).",
+    )
+    map_tiles_attribution: str = Field("", description="Credit line shown under the base tiles (e.g. 天地图).")
     host: str = Field("127.0.0.1", description="Address `chengguan serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `chengguan serve` listens on.")
     workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for `chengguan serve`.")

@@ -1,6 +1,7 @@
 """Imports every domain's models so ``Base.metadata`` is the whole schema (Alembic, tests)."""
 
 from chengguan import audit, outbox, revisions, worker
+from chengguan.analytics import models as analytics_models
 from chengguan.auth import models as auth_models
 from chengguan.calendar import models as calendar_models
 from chengguan.cases import models as cases_models
@@ -13,10 +14,12 @@ from chengguan.intake import models as intake_models
 from chengguan.legal import models as legal_models
 from chengguan.open311 import models as open311_models
 from chengguan.orgs import models as orgs_models
+from chengguan.portal import models as portal_models
 from chengguan.taxonomy import models as taxonomy_models
 
 __all__ = [
     "Base",
+    "analytics_models",
     "audit",
     "auth_models",
     "calendar_models",
@@ -30,6 +33,7 @@ __all__ = [
     "open311_models",
     "orgs_models",
     "outbox",
+    "portal_models",
     "revisions",
     "taxonomy_models",
     "worker",

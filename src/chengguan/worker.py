@@ -18,7 +18,7 @@ from sqlalchemy import String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from chengguan import outbox
-from chengguan.analytics import lake
+from chengguan.analytics import lake, report_store
 from chengguan.audit import platform_actor
 from chengguan.cases import sweep
 from chengguan.config import Settings
@@ -57,6 +57,8 @@ def jobs(settings: Settings) -> list[Spec]:
         # polled each minute; a head is signed when the newest is sth_interval_s old
         Spec("tree_head", dt.timedelta(seconds=60), lambda s, now: sth.issue_if_due(s, settings, now)),
         Spec("lake_sync", dt.timedelta(seconds=settings.lake_sync_interval_s), lambda s, now: lake.sync(s, settings)),
+        # hourly: a period's reports are made once the lake has been synced past its end
+        Spec("analysis_reports", dt.timedelta(hours=1), lambda s, now: report_store.generate_due(settings, now)),
     ]
 
 

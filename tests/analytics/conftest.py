@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from tests.factories import SampleCity, SampleGrid
 from chengguan.analytics import lake
 from chengguan.audit import platform_actor
 from chengguan.calendar import service as calendar_service
-from chengguan.cases.models import CaseNode, CaseStep, Event
+from chengguan.cases.models import CaseNode, CaseStep, Event, PenaltyCase
 from chengguan.config import Settings
 from chengguan.db import unit_of_work
 from chengguan.dispatch.models import DispatchRecord
@@ -37,6 +38,7 @@ N_REPORTS = 2400
 FIRST_DAY = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 SPAN_DAYS = 425  # to 2026-03-01: 14 months, so that 同比 has a year to look back on
 HOT_COMMUNITY = "A1c1"
+PENALTIES = 60  # enforcement cases, on the first events
 OLD_STAMP = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)  # updated_at of every seeded row: before any sync
 HOUR_WEIGHTS = np.array([1, 1, 1, 1, 1, 2, 3, 5, 8, 12, 12, 9, 7, 6, 6, 6, 7, 8, 10, 11, 9, 5, 3, 2], dtype=float)
 
@@ -200,10 +202,32 @@ def _seed_history(session: Session, event_ids: list[int]) -> None:
     session.execute(insert(CaseNode), nodes)
     session.execute(insert(CaseStep), steps)
     session.execute(insert(DispatchRecord), dispatches)
+    session.execute(insert(PenaltyCase), [_penalty(r) for r in rows[:PENALTIES]])
+
+
+def _penalty(event: Any) -> dict[str, Any]:
+    """An enforcement case opened on an event, with a party whose data must not reach the lake."""
+    return {
+        "org_id": event.org_id,
+        "agency_id": event.org_id,
+        "event_id": event.id,
+        "source": SOURCE,
+        "status": "closed",
+        "title": "synthetic",
+        "causes": [],
+        "party_type": "citizen",
+        "party_name": "张三",
+        "party_key": "lakesynth-party",
+        "party_phone": "13800138000",
+        "act_at": event.first_reported_at,
+        "discovered_at": event.first_reported_at,
+        "updated_at": OLD_STAMP,
+    }
 
 
 def _cleanup(session: Session, event_ids: list[int]) -> None:
     channels = [SOURCE, f"{SOURCE}-app", f"{SOURCE}-late"]
+    session.execute(delete(PenaltyCase).where(PenaltyCase.source == SOURCE))
     session.execute(delete(DispatchRecord).where(DispatchRecord.event_id.in_(event_ids)))
     session.execute(delete(CaseStep).where(CaseStep.subject == "event", CaseStep.subject_id.in_(event_ids)))
     session.execute(delete(CaseNode).where(CaseNode.subject == "event", CaseNode.subject_id.in_(event_ids)))

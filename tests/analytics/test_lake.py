@@ -172,3 +172,19 @@ def test_cli_sync_and_status(cli_store: None, synthetic: Synthetic) -> None:
     assert status.exit_code == 0, status.output
     body = json.loads(status.output)
     assert body["schema_version"] == lake.SCHEMA_VERSION and "2025-01" in body["months"]
+
+
+def test_raw_driver_values_become_the_lake_types() -> None:
+    """SQLite's text timestamps (UTC) and integer booleans, PostgreSQL's aware datetimes, as whole columns."""
+    text = lake._column(["2025-01-01 16:30:00.250000", "2025-01-02 03:04:05", None], lake.TS)
+    aware = lake._column(
+        [dt.datetime(2025, 1, 2, 0, 30, 0, 250000, tzinfo=dt.timezone(dt.timedelta(hours=8)))], lake.TS
+    )
+    assert text.to_pylist() == [
+        dt.datetime(2025, 1, 1, 16, 30, 0, 250000, tzinfo=dt.UTC),
+        dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        None,
+    ]
+    assert aware.to_pylist() == [dt.datetime(2025, 1, 1, 16, 30, 0, 250000, tzinfo=dt.UTC)]
+    assert lake._column([1, 0, None], lake.BOOL).to_pylist() == [True, False, None]
+    assert lake._column([None, None], lake.I64).type == lake.I64

@@ -4,7 +4,7 @@ Layout under ``settings.lake_path`` (hive partitioning, which DuckDB and Spark b
 
     _manifest.json                        schema version and each table's cursor (high-water mark)
     reports/month=2026-01/data.parquet    one file per table and month: reports, events,
-    events/…  case_nodes/…  case_steps/…  dispatch_records/…
+    events/…  case_nodes/…  case_steps/…  dispatch_records/…  penalty_cases/…
     dim_orgs/data.parquet                 small dimensions, rewritten whole on every sync:
     dim_categories/…  dim_cells/…  dim_days/…
 
@@ -46,7 +46,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -55,11 +55,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import ColumnElement, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from chengguan.calendar import service as calendar_service
-from chengguan.cases.models import CaseNode, CaseStep, Event
+from chengguan.cases.models import CaseNode, CaseStep, Event, PenaltyCase
 from chengguan.config import Settings
 from chengguan.db import utcnow
 from chengguan.dispatch.models import DispatchRecord
@@ -230,6 +231,29 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         time_column="at",
         cursor="id",
+    ),
+    TableSpec(
+        "penalty_cases",  # 行政处罚: the enforcement side of "report vs enforcement"; never the party
+        PenaltyCase.__table__,  # type: ignore[arg-type]
+        (
+            Col("id", I64),
+            Col("org_id", I64),
+            Col("agency_id", I64),
+            Col("event_id", I64),
+            Col("source", STR),
+            Col("procedure", STR),
+            Col("status", STR),
+            Col("penalty_kind", STR),
+            Col("outcome", STR),
+            Col("fine_yuan", I64),
+            Col("discovered_at", TS),
+            Col("filed_at", TS),
+            Col("decided_at", TS),
+            Col("closed_at", TS),
+            Col("updated_at", TS),
+        ),
+        time_column="discovered_at",
+        cursor="updated_at",
     ),
 )
 TABLE_NAMES = tuple(t.name for t in TABLES)
@@ -453,10 +477,20 @@ def _lookup(table: pa.Table, key: str, renames: dict[str, str]) -> Lookup:
 # -- turning database rows into Arrow ---------------------------------------------------------
 
 
-def to_arrow(spec: TableSpec, rows: list[Any], ctx: Context) -> tuple[pa.Table, pa.Array]:
-    """One chunk of rows as the lake's columns, and the month ("2026-01") of each row."""
+def _column(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
+    """Raw driver values as an Arrow column of ``typ``. SQLite hands back timestamps as text (UTC,
+    as ``UTCDateTime`` stores them) and booleans as integers, PostgreSQL aware datetimes: Arrow
+    infers what it got and casts the whole column, rather than Python building a value at a time."""
+    raw = pa.array(values)
+    if typ == TS and pa.types.is_string(raw.type):
+        raw = raw.cast(pa.timestamp("us"))
+    return raw.cast(typ)
+
+
+def to_arrow(spec: TableSpec, rows: Sequence[Sequence[Any]], ctx: Context) -> tuple[pa.Table, pa.Array]:
+    """One chunk of raw rows as the lake's columns, and the month ("2026-01") of each row."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in spec.columns]
-    data = {c.lake_name: pa.array(values, c.type) for c, values in zip(spec.columns, columns, strict=True)}
+    data = {c.lake_name: _column(values, c.type) for c, values in zip(spec.columns, columns, strict=True)}
     local = data[spec.time_column].cast(pa.timestamp("us", tz=ctx.tz))
     data["day"] = pc.cast(pc.local_timestamp(local), pa.date32())
     data["hour"] = pc.cast(pc.hour(local), pa.int8())
@@ -507,7 +541,9 @@ def _last(table: pa.Table, spec: TableSpec) -> Any:
 
 
 def _stream(session: Session, spec: TableSpec, where: ColumnElement[bool] | None) -> Iterator[list[Any]]:
-    stmt = select(*(spec.table.c[c.source] for c in spec.columns))
+    # NullType: the driver's values as they come, without a Python conversion per value (an aware
+    # datetime per timestamp was most of a sync's time); to_arrow converts whole columns instead
+    stmt = select(*(type_coerce(spec.table.c[c.source], NullType()) for c in spec.columns))
     if where is not None:
         stmt = stmt.where(where)
     result = session.execute(stmt.execution_options(yield_per=CHUNK))

@@ -54,6 +54,20 @@ DIMENSIONS: dict[str, str] = {
     "cell": "cell_code",  # 单元网格
     "source": "source",
 }
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A dimension the fact tables also carry as an integer id. A metric groups by the id (over tens
+    of millions of rows, hashing an integer costs a fraction of hashing a 15-character code) and
+    names the groups from the dimension table after aggregation, from thousands of rows. Ids and
+    codes are one-to-one (``GridCell.code`` is unique), so the answers are those of grouping by code."""
+
+    id_column: str
+    table: str
+
+
+CODED: dict[str, Coded] = {"cell": Coded("cell_id", "dim_cells")}
 TIME_DIMENSIONS = ("hour", "weekday", "day", "month")
 TYPE_DIMENSIONS = ("major", "category")
 PLACE_DIMENSIONS = ("district", "street", "cell")
@@ -136,6 +150,31 @@ def _require(engine: Engine, *tables: str) -> None:
             )
 
 
+def _grouped(
+    engine: Engine, subject: Subject, by: Sequence[str], conditions: Sequence[str], known: Sequence[str] = ()
+) -> str:
+    """``COUNT(*)`` of the slice grouped by the dimensions ``by``: a query with the columns k0, k1 … and n,
+    without the groups whose key of a dimension in ``known`` is null.
+
+    A coded dimension (see :class:`Coded`) is grouped by its id and named from its table afterwards;
+    a LEFT JOIN keeps a fact whose id the table lacks, as a null key, as its null code would be."""
+    columns = [CODED[name].id_column if name in CODED else dimension(name) for name in by]
+    keys = [f"k{i}" for i in range(len(by))]
+    present = [f"{c} IS NOT NULL" for c, name in zip(columns, by, strict=True) if name in known]
+    inner = (
+        f"SELECT {', '.join(f'{c} AS {k}' for c, k in zip(columns, keys, strict=True))}, COUNT(*) AS n "
+        f"FROM {subject} {where([*conditions, *present])} GROUP BY {', '.join(columns)}"
+    )
+    coded = [(k, name) for k, name in zip(keys, by, strict=True) if name in CODED]
+    if not coded:
+        return inner
+    _require(engine, *(CODED[name].table for _, name in coded))
+    outer = [f"{k}_d.code AS {k}" if name in CODED else f"g.{k}" for k, name in zip(keys, by, strict=True)]
+    joins = " ".join(f"LEFT JOIN {CODED[name].table} {k}_d ON {k}_d.id = g.{k}" for k, name in coded)
+    named = [f"{k}_d.code IS NOT NULL" for k, name in coded if name in known]
+    return f"SELECT {', '.join(outer)}, g.n FROM ({inner}) g {joins} {where(named)}"
+
+
 def _sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
     """Nulls last, whatever the engine's default."""
     return tuple((v is None, v if v is not None else 0) for v in row)
@@ -147,8 +186,7 @@ def _sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def counts(engine: Engine, subject: Subject, filters: Filters, by: str) -> Result:
     """Volume by one dimension: day, month, hour, weekday, 大类, 小类, district, street, cell, source."""
     _require(engine, subject)
-    column = dimension(by)
-    sql = f"SELECT {column} AS k, COUNT(*) AS n FROM {subject} {where(filters.conditions())} GROUP BY {column}"
+    sql = _grouped(engine, subject, [by], filters.conditions())
     return Result((by, "n"), sorted(engine.rows(sql), key=_sort_key))
 
 
@@ -179,14 +217,9 @@ def day_kinds(engine: Engine, subject: Subject, filters: Filters) -> Result:
 def top(engine: Engine, subject: Subject, filters: Filters, by: str, limit: int = 10) -> Result:
     """Hot places (by district, street or cell) or hot anything: the ``limit`` largest groups."""
     _require(engine, subject)
-    column = dimension(by)
     limit = _limit(limit)
-    conditions = [*filters.conditions(), f"{column} IS NOT NULL"]
-    sql = (
-        f"SELECT {column} AS k, COUNT(*) AS n FROM {subject} {where(conditions)} "
-        f"GROUP BY {column} ORDER BY n DESC, k ASC LIMIT {limit}"
-    )
-    return Result((by, "n"), engine.rows(sql))
+    grouped = _grouped(engine, subject, [by], filters.conditions(), known=[by])
+    return Result((by, "n"), engine.rows(f"SELECT k0, n FROM ({grouped}) t ORDER BY n DESC, k0 ASC LIMIT {limit}"))
 
 
 def _limit(limit: int) -> int:
@@ -199,12 +232,13 @@ def hotspots_gi(engine: Engine, subject: Subject, filters: Filters, band_m: floa
     """Hot places that are statistically significant: Getis-Ord Gi* over the unit grid cells of
     the area (cells without a report count as zero), see :mod:`chengguan.analytics.hotspots`."""
     _require(engine, subject, "dim_cells")
-    inner = where([*filters.conditions(), "cell_code IS NOT NULL"])
+    inner = where([*filters.conditions(), "cell_id IS NOT NULL"])
     cells = where(filters.place_conditions("c."))
+    # counted per cell id first (see Coded), then one row per cell of the area, zero where none
     sql = (
-        f"SELECT c.code, c.lon, c.lat, COUNT(f.cell_code) AS n FROM dim_cells c "
-        f"LEFT JOIN (SELECT cell_code FROM {subject} {inner}) f ON f.cell_code = c.code "
-        f"{cells} GROUP BY c.code, c.lon, c.lat"
+        f"SELECT c.code, c.lon, c.lat, COALESCE(f.n, 0) AS n FROM dim_cells c "
+        f"LEFT JOIN (SELECT cell_id, COUNT(*) AS n FROM {subject} {inner} GROUP BY cell_id) f ON f.cell_id = c.id "
+        f"{cells}"
     )
     rows = sorted(engine.rows(sql), key=_sort_key)
     counts_ = np.array([r[3] for r in rows], dtype=np.float64)
@@ -259,12 +293,10 @@ def cube(
     ):
         if value not in allowed:
             raise Invalid(f"{name} must be one of {', '.join(allowed)} / 维度不正确", field=name)
-    t, p, h, limit = DIMENSIONS[type_by], DIMENSIONS[place_by], DIMENSIONS[time_by], _limit(limit)
-    conditions = [*filters.conditions(), f"{t} IS NOT NULL", f"{p} IS NOT NULL"]
-    sql = (
-        f"SELECT {t} AS t, {p} AS p, {h} AS h, COUNT(*) AS n FROM {subject} {where(conditions)} "
-        f"GROUP BY {t}, {p}, {h} ORDER BY n DESC, t ASC, p ASC, h ASC LIMIT {limit}"
-    )
+    limit = _limit(limit)
+    dimensions = [type_by, place_by, time_by]
+    grouped = _grouped(engine, subject, dimensions, filters.conditions(), known=dimensions[:2])
+    sql = f"SELECT k0, k1, k2, n FROM ({grouped}) c ORDER BY n DESC, k0 ASC, k1 ASC, k2 ASC LIMIT {limit}"
     return Result((type_by, place_by, time_by, "n"), engine.rows(sql))
 
 

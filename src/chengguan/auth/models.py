@@ -10,9 +10,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from chengguan.db import Base, BigId, UTCDateTime, utcnow
 from chengguan.orgs.models import OrgScoped
 
+# Cached principals (auth/service.py) are rebuilt when any account, role or key changes.
+ACCOUNTS = "accounts"
+
 
 class User(OrgScoped, Base):
     __tablename__ = "users"
+    __revision__ = ACCOUNTS
     __audit_exclude__ = frozenset({"password_hash", "last_login_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -36,6 +40,7 @@ class User(OrgScoped, Base):
 
 class UserRole(Base):
     __tablename__ = "user_roles"
+    __revision__ = ACCOUNTS
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -48,6 +53,7 @@ class ApiKey(Base):
     so a slow hash adds nothing but latency to every device call)."""
 
     __tablename__ = "api_keys"
+    __revision__ = ACCOUNTS  # its last_used_at is touched by a Core update, which bumps nothing
     __audit_exclude__ = frozenset({"secret_hash", "last_used_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)

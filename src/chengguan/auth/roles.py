@@ -60,6 +60,7 @@ class Permission(enum.StrEnum):
     EVIDENCE_READ = "evidence:read"
     EVIDENCE_WRITE = "evidence:write"  # collect evidence, issue signed tree heads
     ANALYTICS_READ = "analytics:read"  # 分析研判: the lake's metrics, within the user's own area
+    ANALYTICS_WRITE = "analytics:write"  # the analyses' settings as data, e.g. the three-colour warning thresholds
 
 
 _STAFF_READ = frozenset(

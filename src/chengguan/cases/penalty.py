@@ -12,6 +12,7 @@ court window after a 催告 (强制法53-54). A refusal names the article.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -122,8 +123,9 @@ def _history(session: Session, case: PenaltyCase, now: dt.datetime) -> dict[str,
     return {"prior_penalties": rows[0], "last_penalty_on": last, "window_days": 365 * HISTORY_YEARS}
 
 
-def _advice_input(ctx: Context, tier: str, amount: int | None, reason: str | None) -> DecisionIn:
-    case = _case(ctx)
+def _advice_input(
+    session: Session, case: PenaltyCase, now: dt.datetime, tier: str, amount: int | None, reason: str | None
+) -> DecisionIn:
     facts = dict(case.circumstances)
     facts.pop("tier", None)
     return DecisionIn(
@@ -131,11 +133,46 @@ def _advice_input(ctx: Context, tier: str, amount: int | None, reason: str | Non
         org_id=case.agency_id,
         tier=tier,
         party=Party(case.party_type),
-        history=_history(ctx.session, case, ctx.now),
+        history=_history(session, case, now),
         amount=amount or 0,
         reason=reason,
         **facts,
     )
+
+
+@dataclass(frozen=True)
+class TierAdvice:
+    """What the discretion recommends for the case at one tier of its agency's scheme."""
+
+    tier: str
+    recommended: int | None
+    band: list[int] | None
+    range: list[int] | None
+    rationale: list[str]
+    refs: list[str]
+
+
+def advice_by_tier(session: Session, case: PenaltyCase, now: dt.datetime) -> list[TierAdvice]:
+    """The recommendation at every tier of the agency's scheme, for the officer choosing one
+    before 告知: the same computation ``notify`` applies to the tier chosen."""
+    agency = session.get(Organisation, case.agency_id)
+    path = agency.path if agency else None
+    out = []
+    for tier in legal_service.effective_scheme(session, path).scheme.tiers:
+        advice = legal_service.recommend(session, _advice_input(session, case, now, tier.name, None, None), path)
+        _cause, rec = advice.applies
+        lines = [*advice.concurrence.lines, *rec.lines]
+        out.append(
+            TierAdvice(
+                tier.name,
+                rec.amount,
+                _range(rec.band),
+                _range(rec.applicable),
+                [line.text for line in lines],
+                legal_service.cited_refs(lines),
+            )
+        )
+    return out
 
 
 def _judge(ctx: Context, tier: str, amount: int | None, reason: str | None) -> dict[str, Any]:
@@ -145,7 +182,9 @@ def _judge(ctx: Context, tier: str, amount: int | None, reason: str | None) -> d
     agency = ctx.session.get(Organisation, case.agency_id)
     try:
         advice, check = legal_service.check_decision(
-            ctx.session, _advice_input(ctx, tier, amount, reason), agency.path if agency else None
+            ctx.session,
+            _advice_input(ctx.session, case, ctx.now, tier, amount, reason),
+            agency.path if agency else None,
         )
     except Invalid as exc:  # name the action's own field
         raise Invalid(exc.message, field=f"fields.{exc.field or 'amount'}", **exc.extra) from exc

@@ -61,10 +61,49 @@ class LogEntry:
 
 def canonical(document: Any, field: str = "payload") -> bytes:
     """RFC 8785 bytes of a JSON document; 422 naming ``field`` for what JSON cannot say exactly."""
+    plain = plain_canonical(document)
+    if plain is not None:
+        return plain
     try:
         return rfc8785.dumps(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise Invalid(f"not canonicalisable JSON: {exc}", field=field) from None
+
+
+MAX_INTEGER = 2**53 - 1  # RFC 8785 numbers are IEEE doubles: integers beyond are refused (by rfc8785)
+_PLAIN_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def plain_canonical(document: Any) -> bytes | None:
+    """RFC 8785 bytes of a document of the common shape, by the json module's C encoder (several
+    times faster than the general encoder), or None for anything else. The common shape is where
+    the two encodings provably agree: dicts with string keys inside the BMP (sort_keys orders by
+    code point, RFC 8785 by UTF-16 unit; the two orders differ only above U+FFFF), lists, strings
+    (both escape exactly ``"``, ``\\`` and U+0000…U+001F, the same way), integers within ±(2^53 - 1),
+    booleans, null, and floats that are not integral with 1e-4 ≤ |x| < 1e16 (where Python's repr
+    and ECMAScript's Number::toString both write the shortest round-tripping digits in plain
+    decimal notation)."""
+    if not _plain(document):
+        return None
+    try:
+        return _PLAIN_ENCODER.encode(document).encode()
+    except UnicodeEncodeError:  # a lone surrogate: the general encoder says what is wrong
+        return None
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_INTEGER <= value <= MAX_INTEGER
+    if kind is float:
+        return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
+    if kind is dict:
+        return all(type(k) is str and (k.isascii() or max(k) <= "\uffff") and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return False
 
 
 def envelope(kind: str, payload: dict[str, Any], at: dt.datetime) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import cache
-from hashlib import sha256
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -18,10 +17,9 @@ from sqlalchemy.orm import Session
 from chengguan.errors import Invalid
 from chengguan.evidence import ledger
 from chengguan.evidence.models import LogTile
+from chengguan.evidence.recompute import HEIGHT, WIDTH, parents
 from chengguan.evidence.verify import EMPTY_ROOT, HASH_SIZE, node_hash, split_point
 
-HEIGHT = 8
-WIDTH = 1 << HEIGHT
 GROUP = 256  # blocks per read/write round while building: bounds memory at 64 k leaves
 
 
@@ -30,7 +28,7 @@ def tile_levels(bottom: bytes) -> list[bytes]:
     levels = []
     level = bottom
     while len(level) >= 2 * HASH_SIZE:
-        level = b"".join([sha256(b"\x01" + level[i : i + 64]).digest() for i in range(0, len(level) - 63, 64)])
+        level = parents(level)
         levels.append(level)
     return levels
 

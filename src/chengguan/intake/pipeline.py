@@ -19,13 +19,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, event, or_, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, event, or_, select
 from sqlalchemy.orm import Session
 
 from chengguan import audit
 from chengguan.calendar import service as calendar_service
 from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
-from chengguan.db import bulk_insert, utcnow
+from chengguan.db import bulk_insert, bulk_insert_columns, utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
 from chengguan.dispatch.flow import dispatches_on_arrival
 from chengguan.dispatch.models import Consultation
@@ -264,21 +264,32 @@ def _repeats(session: Session, items: list[Item]) -> None:
     keyed = [it for it in items if it.data.external_id]
     if not keyed:
         return
-    keys = {(it.source.code, it.data.external_id) for it in keyed}
-    found = {
-        (r.channel, r.external_id): r.id
-        for r in session.execute(
-            select(Report.id, Report.channel, Report.external_id).where(
-                tuple_(Report.channel, Report.external_id).in_(keys)
-            )
-        )
-    }
+    by_channel: dict[str, set[str]] = defaultdict(set)
+    for it in keyed:
+        by_channel[it.source.code].add(cast(str, it.data.external_id))
+    found: dict[tuple[str, str | None], int] = {}
+    for code, ids in by_channel.items():
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), _KEYS_PER_QUERY):
+            chunk = ordered[i : i + _KEYS_PER_QUERY]
+            chunk += chunk[-1:] * (_KEYS_PER_QUERY - len(chunk))  # padded: one statement shape, compiled once
+            params = {"channel": code, **{f"e{j}": key for j, key in enumerate(chunk)}}
+            found.update(((r.channel, r.external_id), r.id) for r in session.execute(_REPEATED, params))
     seen: set[tuple[str, str | None]] = set()
     for it in keyed:
         key = (it.source.code, it.data.external_id)
         if key in found or key in seen:
             it.repeated, it.report_id = True, found.get(key)
         seen.add(key)
+
+
+# The idempotency lookup, a fixed number of keys at a time: an expanding ``IN`` (or a tuple
+# ``IN``) is compiled afresh for every batch, which cost more than the lookup itself.
+_KEYS_PER_QUERY = 500
+_REPEATED = select(Report.id, Report.channel, Report.external_id).where(
+    Report.channel == bindparam("channel"),
+    Report.external_id.in_([bindparam(f"e{j}") for j in range(_KEYS_PER_QUERY)]),
+)
 
 
 def _coordinates(items: list[Item]) -> None:
@@ -486,6 +497,8 @@ def _carry_forward(ctx: Context, created: list[_NewEvent], event_ids: dict[int, 
     carry.index.renumber(event_ids)
     for new in created:
         it = new.first
+        if new.indexed and it.data.closed_at is None:
+            continue  # its decision put it in the index, and nothing is to retire
         assert it.category_key is not None and it.lon is not None and it.lat is not None
         real = event_ids[new.ref]
         last = new.last_at or it.submitted_at
@@ -531,33 +544,64 @@ def _dispatch_plans(ctx: Context, created: list[_NewEvent]) -> None:
 # -- writing -------------------------------------------------------------------------------------
 
 
-def _event_row(ctx: Context, new: _NewEvent) -> dict[str, Any]:
-    it = new.first
-    assert it.place is not None and it.lon is not None and it.lat is not None and it.category_key is not None
-    closed_at = it.data.closed_at  # only history arrives closed
+def _event_columns(ctx: Context, created: list[_NewEvent], planned: list[PlannedRows | None]) -> dict[str, list[Any]]:
+    """The new events' columns, built column by column: a dict per row cost more than SQLite's
+    insert of it. Their first automatic dispatch (or 会商) is applied from ``planned``."""
+    firsts = [new.first for new in created]
+    places = [cast(Place, it.place) for it in firsts]
+    lons, lats = _floats(it.lon for it in firsts), _floats(it.lat for it in firsts)
+    categories = ctx.book.categories
+    size = ctx.dedup.bucket_m
+    dispatch = [p.event if p else {} for p in planned]
     return {
-        "status": EventStatus.ACCEPTED if closed_at is None else EventStatus.CLOSED,
-        "closed_at": closed_at,
-        "category_id": ctx.book.categories[it.category_key].id,
-        "category_key": it.category_key,
-        "title": it.title,
-        "description": it.data.description,
-        "address": it.data.address,
-        "lon": it.lon,
-        "lat": it.lat,
-        "bucket": dedup.bucket(it.lon, it.lat, ctx.dedup.bucket_m),
-        "cell_id": it.place.cell_id,
-        "area_class": it.place.area_class,
-        "org_id": it.place.org_id,
-        "street_id": it.place.street_id,
-        "district_id": it.place.district_id,
-        "source": it.source.code,
-        "report_count": new.reports,
-        "first_reported_at": it.submitted_at,
-        "last_reported_at": new.last_at or it.submitted_at,
-        "created_at": it.received_at,
-        "updated_at": it.received_at,
+        # only history arrives closed, and then stays closed whatever its dispatch
+        "status": [
+            EventStatus.CLOSED if it.data.closed_at else d.get("status", EventStatus.ACCEPTED)
+            for it, d in zip(firsts, dispatch, strict=True)
+        ],
+        "closed_at": [it.data.closed_at for it in firsts],
+        "category_id": [categories[cast(str, it.category_key)].id for it in firsts],
+        "category_key": [it.category_key for it in firsts],
+        "title": [it.title for it in firsts],
+        "description": [it.data.description for it in firsts],
+        "address": [it.data.address for it in firsts],
+        "lon": lons,
+        "lat": lats,
+        "bucket": [dedup.bucket(x, y, size) for x, y in zip(lons, lats, strict=True)],
+        "cell_id": [p.cell_id for p in places],
+        "area_class": [p.area_class for p in places],
+        "org_id": [p.org_id for p in places],
+        "street_id": [p.street_id for p in places],
+        "district_id": [p.district_id for p in places],
+        "source": [it.source.code for it in firsts],
+        "report_count": [new.reports for new in created],
+        "first_reported_at": [it.submitted_at for it in firsts],
+        "last_reported_at": [new.last_at or new.first.submitted_at for new in created],
+        "created_at": [it.received_at for it in firsts],
+        "updated_at": [it.received_at for it in firsts],
+        **{key: [d.get(key) for d in dispatch] for key in _DISPATCH_COLUMNS},
     }
+
+
+# What a first dispatch sets on the event row besides its status (``dispatch.assign.rows_for``).
+_DISPATCH_COLUMNS = ("unit_id", "deadline_at", "dispatched_at", "dispatch_reason")
+
+
+def _planned(it: Item) -> PlannedRows | None:
+    """The rows of a new event's first dispatch; history the source closed opens no 会商."""
+    if it.plan is None:
+        return None
+    assert it.place is not None and it.category_key is not None
+    rows = rows_for(
+        it.plan,
+        event_id=0,
+        org_id=it.place.org_id,
+        category_key=it.category_key,
+        automatic=True,
+        actor_id=None,
+        at=it.received_at,
+    )
+    return rows if it.data.closed_at is None else replace(rows, consultation=None)
 
 
 def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> dict[int, int]:
@@ -565,29 +609,8 @@ def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> 
     temporary id → real id."""
     if not created:
         return {}
-    rows = [_event_row(ctx, new) for new in created]
-    planned: list[PlannedRows | None] = []
-    for new, row in zip(created, rows, strict=True):
-        it = new.first
-        if it.plan is None:
-            planned.append(None)
-            continue
-        assert it.category_key is not None
-        rows_ = rows_for(
-            it.plan,
-            event_id=0,
-            org_id=row["org_id"],
-            category_key=it.category_key,
-            automatic=True,
-            actor_id=None,
-            at=it.received_at,
-        )
-        row.update(rows_.event)
-        if it.data.closed_at is not None:  # history the source closed: no 会商 is left open for it
-            row["status"] = EventStatus.CLOSED
-            rows_ = replace(rows_, consultation=None)
-        planned.append(rows_)
-    ids = bulk_insert(session, Event, rows, return_ids=True)
+    planned = [_planned(new.first) for new in created]
+    ids = bulk_insert_columns(session, Event, _event_columns(ctx, created, planned), return_ids=True)
     # The dispatch itself stays on the event row, no record: ``dispatch.assign.first_dispatch``
     # reads it back and writes it out before anything dispatches the event again.
     consults = [dict(p.consultation, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.consultation]
@@ -637,40 +660,56 @@ def _update_merged(session: Session, merged: dict[int, list[dt.datetime]]) -> No
     session.connection().execute(stmt, params)
 
 
-def _report_row(ctx: Context, it: Item, event_ids: dict[int, int], reporter_user_id: int | None) -> dict[str, Any]:
-    event_id = event_ids.get(it.event_ref, it.event_ref) if it.event_ref is not None else None
-    status = ReportStatus.PENDING if it.pending else ReportStatus.MERGED if it.merged else ReportStatus.CREATED
-    d = it.data
-    best = it.decision.best if it.decision else None
+def _report_columns(
+    ctx: Context, items: list[Item], event_ids: dict[int, int], reporter_user_id: int | None
+) -> dict[str, list[Any]]:
+    """The reports' columns, built column by column (see :func:`_event_columns`)."""
+    data = [it.data for it in items]
+    decisions = [it.decision for it in items]
+    best = [d.best if d else None for d in decisions]
+    reasons: dict[tuple[PendingReason, ...], list[str]] = {}  # one list per combination: bound once
     return {
-        "channel": it.source.code,
-        "external_id": d.external_id,
-        "status": status,
-        "pending_reasons": [str(r) for r in it.pending],
-        "event_id": None if it.pending else event_id,
-        "title": it.title,
-        "description": d.description,
-        "submitted_at": it.submitted_at,
-        "received_at": it.received_at,
-        "reporter_name": d.reporter_name,
-        "reporter_phone": d.reporter_phone,
-        "reporter_user_id": reporter_user_id,
-        "lon": it.lon,
-        "lat": it.lat,
-        "crs": str(d.crs or it.source.crs) if d.lon is not None else None,
-        "address": d.address,
-        "location_source": it.location_source,
-        "cell_id": it.place.cell_id if it.place else None,
-        "org_id": it.org_id or ctx.receiver_org_id,
-        "category_key": it.category_key,
-        "category_source": it.category_source,
-        "category_probability": it.probability,
-        "category_top3": it.top3,
-        "dedup_score": best.value if best else None,
-        "dedup_reason": it.decision.reason[:300] if it.decision else None,
-        "attributes": d.attributes,
-        "updated_at": it.received_at,
+        "channel": [it.source.code for it in items],
+        "external_id": [d.external_id for d in data],
+        "status": [
+            ReportStatus.PENDING if it.pending else ReportStatus.MERGED if it.merged else ReportStatus.CREATED
+            for it in items
+        ],
+        "pending_reasons": [_shared_reasons(reasons, it.pending) for it in items],
+        "event_id": [
+            None if it.pending or it.event_ref is None else event_ids.get(it.event_ref, it.event_ref) for it in items
+        ],
+        "title": [it.title for it in items],
+        "description": [d.description for d in data],
+        "submitted_at": [it.submitted_at for it in items],
+        "received_at": [it.received_at for it in items],
+        "reporter_name": [d.reporter_name for d in data],
+        "reporter_phone": [d.reporter_phone for d in data],
+        "reporter_user_id": [reporter_user_id] * len(items),
+        "lon": [it.lon for it in items],
+        "lat": [it.lat for it in items],
+        "crs": [str(d.crs or it.source.crs) if d.lon is not None else None for it, d in zip(items, data, strict=True)],
+        "address": [d.address for d in data],
+        "location_source": [it.location_source for it in items],
+        "cell_id": [it.place.cell_id if it.place else None for it in items],
+        "org_id": [it.org_id or ctx.receiver_org_id for it in items],
+        "category_key": [it.category_key for it in items],
+        "category_source": [it.category_source for it in items],
+        "category_probability": [it.probability for it in items],
+        "category_top3": [it.top3 for it in items],
+        "dedup_score": [s.value if s else None for s in best],
+        "dedup_reason": [d.reason[:300] if d else None for d in decisions],
+        "attributes": [d.attributes for d in data],
+        "updated_at": [it.received_at for it in items],
     }
+
+
+def _shared_reasons(memo: dict[tuple[PendingReason, ...], list[str]], pending: list[PendingReason]) -> list[str]:
+    key = tuple(pending)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = [str(r) for r in pending]
+    return found
 
 
 def _insert_reports(
@@ -684,8 +723,9 @@ def _insert_reports(
     fresh = [it for it in items if not it.repeated]
     if not fresh:
         return
-    rows = [_report_row(ctx, it, event_ids, reporter_user_id) for it in fresh]
-    ids = bulk_insert(session, Report, rows, return_ids=True)
+    ids = bulk_insert_columns(
+        session, Report, _report_columns(ctx, fresh, event_ids, reporter_user_id), return_ids=True
+    )
     new_by_ref = {n.ref: n for n in created}
     suggestions = []
     for it, report_id in zip(fresh, ids, strict=True):

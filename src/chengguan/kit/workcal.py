@@ -52,6 +52,12 @@ DEFAULT_TZ = "Asia/Shanghai"
 WEEKEND = frozenset({5, 6})  # Saturday, Sunday: 国务院关于职工工作时间的规定
 ONE_DAY = dt.timedelta(days=1)
 ONE_US = dt.timedelta(microseconds=1)
+_HOUR_US = 3_600_000_000
+_MAX_RULES = 100_000  # memoised deadline rules kept (a year of hours for a dozen limits)
+# A deadline rule: (the hour's own deadline, whether a start later in the hour moves it as much
+# later); _EXACT: compute each start's deadline in full.
+_Rule = tuple[dt.datetime | None, bool]
+_EXACT: _Rule = (None, False)
 # Span used when a calendar has no exceptions at all: any date works as the ordinal anchor.
 _ANCHOR = dt.date(2000, 1, 1).toordinal()
 
@@ -114,6 +120,8 @@ class WorkCalendar:
     _bounds: tuple[tuple[int, int], ...] = field(init=False, repr=False, compare=False)  # periods in µs of day
     _cum_end: tuple[int, ...] = field(init=False, repr=False, compare=False)  # working µs through period i
     _day_us: int = field(init=False, repr=False, compare=False)
+    # (local day, hour, amount, unit) → how every deadline that starts in that hour comes out
+    _rules: dict[tuple[int, int, float, Unit], _Rule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_periods(self.periods)
@@ -129,6 +137,7 @@ class WorkCalendar:
         put(self, "_zone", zone)
         put(self, "_plain", tuple(w not in self.weekend for w in range(7)))
         put(self, "_per_week", 7 - len(self.weekend))
+        put(self, "_rules", {})
         self._index_days()
         self._index_periods()
 
@@ -302,8 +311,44 @@ class WorkCalendar:
         return self._at(last.toordinal() + 1, 0)
 
     def deadline(self, start: dt.datetime, amount: float, unit: Unit | str) -> dt.datetime:
-        """When a limit of ``amount`` ``unit`` that starts at ``start`` runs out (see the module doc)."""
+        """When a limit of ``amount`` ``unit`` that starts at ``start`` runs out (see the module doc).
+
+        Memoised per (start hour, limit): the bulk intake path asks for tens of thousands of
+        deadlines a second, from starts that share hours. A day limit depends only on the start
+        day; a working-hour limit that starts in an hour outside working time ends where it ends
+        from the top of that hour, and one that starts in an hour inside a working period ends as
+        much later as it starts after the top of the hour, when its end is an hour or more before
+        the end of its own period. Any other hour is computed afresh each time."""
         unit = _unit(unit)
+        loc = self.local(start)
+        key = (loc.toordinal(), loc.hour, amount, unit)
+        rule = self._rules.get(key)
+        if rule is None:
+            if len(self._rules) >= _MAX_RULES:  # a long-lived process over years of history
+                self._rules.clear()
+            rule = self._rules[key] = self._rule(loc.replace(minute=0, second=0, microsecond=0), amount, unit)
+        end, shifts = rule
+        if end is None:
+            return self._deadline(loc, amount, unit)
+        return end + (loc - loc.replace(minute=0, second=0, microsecond=0)) if shifts else end
+
+    def _rule(self, hour: dt.datetime, amount: float, unit: Unit) -> _Rule:
+        """How the deadlines of starts in ``hour`` (local, on the hour) relate to the hour's own."""
+        end = self._deadline(hour, amount, unit)
+        if unit is not Unit.WORKING_HOURS:
+            return end, False
+        if not amount:  # a zero limit ends at its start, whatever the hour
+            return _EXACT
+        h = _us_of_day(hour.time())
+        if not self.is_working_day(hour.date()) or not any(s < h + _HOUR_US and h < e for s, e in self._bounds):
+            return end, False
+        e_us = _us_of_day(end.time())
+        within = any(s <= h and h + _HOUR_US <= e for s, e in self._bounds)
+        if within and any(s < e_us and e_us + _HOUR_US <= e for s, e in self._bounds):
+            return end, True
+        return _EXACT
+
+    def _deadline(self, start: dt.datetime, amount: float, unit: Unit) -> dt.datetime:
         try:
             if unit is Unit.WORKING_HOURS:
                 return self.add_working_hours(start, amount)

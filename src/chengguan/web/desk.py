@@ -19,14 +19,13 @@ from chengguan.auth.deps import DbSession
 from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission
 from chengguan.calendar import service as calendar_service
-from chengguan.cases import clock, flow_routes, workflow
+from chengguan.cases import clock, flow_routes
 from chengguan.cases import service as cases_service
 from chengguan.cases.flow import Action, Flow
-from chengguan.cases.models import CaseRequest, Event
-from chengguan.config import Settings
+from chengguan.cases.models import Event
 from chengguan.db import utcnow
 from chengguan.dispatch.flow import EVENT_FLOW
-from chengguan.errors import ChengguanError, Invalid
+from chengguan.errors import Invalid
 from chengguan.evidence import service as evidence_service
 from chengguan.evidence.models import EvidenceItem
 from chengguan.evidence.storage import blob_store
@@ -34,10 +33,11 @@ from chengguan.geo.models import GridCell
 from chengguan.intake import service as intake_service
 from chengguan.kit.geojson import to_geojson
 from chengguan.orgs.models import Organisation, OrgKind
-from chengguan.web import forms
+from chengguan.web import case_pages
+from chengguan.web.case_pages import CaseKind
 from chengguan.web.i18n import Translator, language_of
 from chengguan.web.pages import PageUser, needs, render
-from chengguan.web.routing import Rendered, WebRoute, redirect
+from chengguan.web.routing import WebRoute, redirect
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 INBOX_PAGE = 50
@@ -131,34 +131,11 @@ def handling_units(session: Session, actions: Sequence[Action]) -> list[Organisa
     return list(session.scalars(stmt))
 
 
-def action_url(event: Event, action: str) -> str:
-    return f"/events/{event.id}/actions/{action}"
+def _load(session: Session, event_id: int, for_update: bool) -> Event:
+    return cases_service.get_event(session, event_id, for_update=for_update)
 
 
-def action_forms(
-    session: Session, t: Translator, event: Event, user: Principal, photos: Sequence[EvidenceItem]
-) -> list[forms.ActionForm]:
-    actions = workflow.available(session, EVENT_FLOW, event, user)
-    units = handling_units(session, actions)
-    return [forms.action_form(t, a, action_url(event, a.key), photos, units) for a in actions]
-
-
-@dataclass(frozen=True)
-class PendingView:
-    request: CaseRequest
-    label: str
-    values: dict[str, Any]
-    may_decide: bool
-
-
-def pending_view(session: Session, t: Translator, flow: Flow, event: Event, user: Principal) -> PendingView | None:
-    request = workflow.pending_request(session, EVENT_FLOW, event)
-    if request is None:
-        return None
-    action = flow.action(request.action)
-    return PendingView(
-        request, t.pick(action.zh, action.en), request.data.get("values", {}), bool(user.roles & action.approval)
-    )
+EVENTS = CaseKind(EVENT_FLOW, _load, "/events/{id}", photos_of, handling_units)
 
 
 def map_data(session: Session, event: Event) -> dict[str, Any]:
@@ -188,8 +165,8 @@ def event_context(session: Session, t: Translator, event: Event, user: Principal
         "orgs": org_names(session, [event.unit_id, *(n.holder_id for n in timeline.nodes)]),
         "photos": photos,
         "reports": intake_service.reports_of_event(session, event.id),
-        "forms": action_forms(session, t, event, user, photos),
-        "pending": pending_view(session, t, flow, event, user),
+        "forms": case_pages.action_forms(session, t, EVENTS, event, user, photos),
+        "pending": case_pages.pending_view(session, t, EVENTS, flow, event, user),
         "map": map_data(session, event),
     }
 
@@ -211,27 +188,10 @@ def _back(form: FormData, event: Event) -> str:
 
 @router.post("/events/{event_id}/actions/{key}")
 def take_action(request: Request, event_id: int, key: str, session: DbSession, user: PageUser, form: Form) -> Response:
-    """Take an action; on a refusal the form comes back with the errors next to their fields
-    (and the unit of work rolls back: nothing is half-applied)."""
     needs(user, Permission.EVENT_READ)
-    settings: Settings = request.app.state.settings
     event = cases_service.get_event(session, event_id, for_update=True)
     back = _back(form, event)
-    action = EVENT_FLOW.flow(session).action(key)
-    typed, chosen = forms.submitted(action, form), forms.evidence_ids(form)
-    try:
-        values = forms.field_values(action, typed, settings.tz)
-        workflow.take(session, EVENT_FLOW, event, key, user, values, evidence_ids=chosen, settings=settings)
-    except ChengguanError as exc:
-        t = Translator(language_of(request))
-        photos = photos_of(session, event)
-        errors = forms.errors_of(exc, t.lang)
-        shown = forms.action_form(
-            t, action, action_url(event, key), photos, handling_units(session, [action]),
-            values=typed, chosen=chosen, errors=errors,
-        )  # fmt: skip
-        view = str(form.get("view"))
-        raise Rendered(render(request, "_action_form.html", user, status=422, form=shown, view=view)) from exc
+    case_pages.take_from_form(request, session, user, form, EVENTS, event, key)
     return redirect(request, back)
 
 
@@ -240,13 +200,8 @@ def decide(
     request: Request, event_id: int, request_id: int, decision: str, session: DbSession, user: PageUser, form: Form
 ) -> Response:
     needs(user, Permission.EVENT_READ)
-    if decision not in ("approve", "reject"):
-        raise Invalid("decide with approve or reject", field="decision")
     event = cases_service.get_event(session, event_id, for_update=True)
-    pending = cases_service.get_request(session, EVENT_FLOW.key, event.id, request_id)
-    note, approve = str(form.get("note", "")), decision == "approve"
-    settings: Settings = request.app.state.settings
-    workflow.decide(session, EVENT_FLOW, event, pending, user, approve=approve, note=note, settings=settings)
+    case_pages.decide_from_form(request, session, user, form, EVENTS, event, request_id, decision)
     return redirect(request, _back(form, event))
 
 

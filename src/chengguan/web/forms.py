@@ -21,7 +21,7 @@ from chengguan.errors import ChengguanError
 from chengguan.evidence.models import EvidenceItem
 from chengguan.kit.workcal import Unit
 from chengguan.orgs.models import Organisation
-from chengguan.web.i18n import Translator, localise_error
+from chengguan.web.i18n import Translator, catalogue, localise_error
 
 FIELD_PREFIX = "fields."
 EVIDENCE_FIELD = "evidence_ids"
@@ -98,7 +98,7 @@ def _options(t: Translator, spec: FieldSpec, units: Iterable[Organisation]) -> l
         return [(str(o.id), o.name) for o in units]
     if spec.type == "unit":
         return [(u.value, t(f"unit.{u.value}")) for u in Unit]
-    return [(c, c) for c in spec.choices]
+    return [(c, t(f"choice.{c}") if f"choice.{c}" in catalogue() else c) for c in spec.choices]
 
 
 def field_view(

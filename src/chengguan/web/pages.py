@@ -48,7 +48,12 @@ class NavItem:
 NAV = [
     NavItem("/", "nav.home", Permission.REFERENCE_READ),
     NavItem("/inbox", "nav.inbox", Permission.EVENT_READ),
+    NavItem("/map", "nav.map", Permission.EVENT_READ),
+    NavItem("/dashboard", "nav.dashboard", Permission.ANALYTICS_READ),
+    NavItem("/penalty-cases", "nav.penalty", Permission.PENALTY_READ),
+    NavItem("/laws", "nav.laws", Permission.LEGAL_READ),
     NavItem("/m/", "nav.mobile", Permission.EVIDENCE_WRITE),
+    NavItem("/admin", "nav.admin", Permission.USERS_READ),
 ]
 
 

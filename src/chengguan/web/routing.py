@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,25 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+
+
+@functools.cache
+def _headers_with_tiles(tiles_url: str | None) -> dict[str, str]:
+    """The command map's base tiles (a setting) load from the tile server; a host with Leaflet's
+    ``{s}`` subdomain placeholder (天地图's t0–t7) is allowed as a wildcard."""
+    if not tiles_url:
+        return SECURITY_HEADERS
+    parts = urlsplit(tiles_url)
+    host = f"*.{parts.netloc.split('.', 1)[1]}" if "{s}" in parts.netloc else parts.netloc
+    csp = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "img-src 'self'", f"img-src 'self' {parts.scheme}://{host}"
+    )
+    return {**SECURITY_HEADERS, "Content-Security-Policy": csp}
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    return _headers_with_tiles(settings.map_tiles_url)
+
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -91,7 +111,7 @@ class WebRoute(APIRoute):
             except RequestValidationError:
                 response = error_page(request, ChengguanError("invalid address / 网址有误", status=422))
             web_session.apply_cookies(request, response, settings)
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(security_headers(settings))
             return response
 
         return handler

@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: 81bab09744ed
+Revision ID: f6810597915a
 Revises: 
-Create Date: 2026-12-07 13:07:37.295595
+Create Date: 2026-12-07 15:39:05.989377
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = '81bab09744ed'
+revision: str = 'f6810597915a'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -118,6 +118,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_categories_parent_id'), ['parent_id'], unique=False)
+
+    op.create_table('citizen_phone_codes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('phone_key', sa.String(length=32), nullable=False),
+    sa.Column('client', sa.String(length=32), nullable=False),
+    sa.Column('code_hash', sa.String(length=32), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('created_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_citizen_phone_codes'))
+    )
+    with op.batch_alter_table('citizen_phone_codes', schema=None) as batch_op:
+        batch_op.create_index('ix_citizen_phone_codes_client_created', ['client', 'created_at'], unique=False)
+        batch_op.create_index('ix_citizen_phone_codes_phone_created', ['phone_key', 'created_at'], unique=False)
 
     op.create_table('evidence_log_batches',
     sa.Column('first', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
@@ -517,6 +532,19 @@ def upgrade() -> None:
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_users_org_id'), ['org_id'], unique=False)
 
+    op.create_table('warning_thresholds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=True),
+    sa.Column('category_key', sa.String(length=32), nullable=True),
+    sa.Column('yellow_z', sa.Double(), nullable=False),
+    sa.Column('red_z', sa.Double(), nullable=False),
+    sa.Column('min_count', sa.Integer(), nullable=False),
+    sa.Column('baseline_weeks', sa.Integer(), nullable=False),
+    sa.Column('updated_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_warning_thresholds_org_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_warning_thresholds')),
+    sa.UniqueConstraint('org_id', 'category_key', name='uq_warning_thresholds_scope')
+    )
     op.create_table('api_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -645,7 +673,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_events_bucket_status_reported', ['bucket', 'status', 'last_reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_cell_id'), ['cell_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_first_reported_at'), ['first_reported_at'], unique=False)
+        batch_op.create_index('ix_events_open_map', ['cell_id', 'street_id', 'district_id', 'deadline_at', 'yellow_at', 'light', 'org_id', 'unit_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"))
         batch_op.create_index(batch_op.f('ix_events_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_events_status_light_deadline', ['status', 'light', 'deadline_at'], unique=False)
         batch_op.create_index('ix_events_unit_status_deadline', ['unit_id', 'status', 'deadline_at'], unique=False)
 
     op.create_table('evidence_items',
@@ -842,6 +872,7 @@ def upgrade() -> None:
     sa.Column('hearing_right', sa.Boolean(), nullable=False),
     sa.Column('notified_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('hearing_requested_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('waived_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('hearing_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
     sa.Column('fine_yuan', sa.Integer(), nullable=True),
@@ -922,6 +953,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_reports_reporter_user_id'), ['reporter_user_id'], unique=False)
         batch_op.create_index('ix_reports_status_received', ['status', 'received_at'], unique=False)
 
+    op.create_table('citizen_reports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tracking', sa.String(length=12), nullable=False),
+    sa.Column('client', sa.String(length=32), nullable=False),
+    sa.Column('phone_verified', sa.Boolean(), nullable=False),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('rated_at', chengguan.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', chengguan.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['report_id'], ['reports.id'], name=op.f('fk_citizen_reports_report_id_reports'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_citizen_reports')),
+    sa.UniqueConstraint('report_id', name=op.f('uq_citizen_reports_report_id')),
+    sa.UniqueConstraint('tracking', name=op.f('uq_citizen_reports_tracking'))
+    )
+    with op.batch_alter_table('citizen_reports', schema=None) as batch_op:
+        batch_op.create_index('ix_citizen_reports_client_created', ['client', 'created_at'], unique=False)
+
     op.create_table('duplicate_suggestions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('report_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -983,6 +1031,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_duplicate_suggestions_event_id'))
 
     op.drop_table('duplicate_suggestions')
+    with op.batch_alter_table('citizen_reports', schema=None) as batch_op:
+        batch_op.drop_index('ix_citizen_reports_client_created')
+
+    op.drop_table('citizen_reports')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index('ix_reports_status_received')
         batch_op.drop_index(batch_op.f('ix_reports_reporter_user_id'))
@@ -1029,7 +1081,9 @@ def downgrade() -> None:
     op.drop_table('evidence_items')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_unit_status_deadline')
+        batch_op.drop_index('ix_events_status_light_deadline')
         batch_op.drop_index(batch_op.f('ix_events_org_id'))
+        batch_op.drop_index('ix_events_open_map', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"))
         batch_op.drop_index(batch_op.f('ix_events_first_reported_at'))
         batch_op.drop_index(batch_op.f('ix_events_cell_id'))
         batch_op.drop_index('ix_events_bucket_status_reported')
@@ -1053,6 +1107,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_api_keys_user_id'))
 
     op.drop_table('api_keys')
+    op.drop_table('warning_thresholds')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_org_id'))
 
@@ -1147,6 +1202,11 @@ def downgrade() -> None:
     op.drop_table('evidence_signing_keys')
     op.drop_table('evidence_log_tiles')
     op.drop_table('evidence_log_batches')
+    with op.batch_alter_table('citizen_phone_codes', schema=None) as batch_op:
+        batch_op.drop_index('ix_citizen_phone_codes_phone_created')
+        batch_op.drop_index('ix_citizen_phone_codes_client_created')
+
+    op.drop_table('citizen_phone_codes')
     with op.batch_alter_table('categories', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_categories_parent_id'))
 

@@ -1,0 +1,152 @@
+"""The command map's aggregated layer (issue 7: server time ≤ 200 ms over 500,000 events).
+
+    .venv/bin/python benchmarks/map_layer.py --built /tmp/mapbench --events 500000 --runs 15
+
+On a copy of the demo city (``chengguan demo --history 0``, SQLite; ``--built`` reuses one made by
+``demo_city.build_demo``), ``--events`` open events are bulk-inserted at points inside the demo's
+grid cells, with deadlines spread so that about a third are red, a third yellow, a third green.
+Timed, in one process, as a city-wide user (the organisation scope applies as on the page):
+``map_layer.aggregate`` at each level, and the same through ``GET /map/aggregate`` (TestClient:
+login cookie, scoping, JSON). Baseline in the same run: a bare ``SELECT count(*) FROM events``.
+Correctness first: the cell-level counts must equal a pandas count of the inserted rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, insert, select, text
+
+import chengguan.schema  # noqa: F401 - every table, for the foreign keys of the bulk inserts
+from chengguan.app import create_app
+from chengguan.audit import platform_actor
+from chengguan.auth.models import User
+from chengguan.cases.models import Event
+from chengguan.config import Settings
+from chengguan.db import unit_of_work, utcnow
+from chengguan.dispatch import map_layer
+from chengguan.dispatch.map_layer import Level, MapFilters
+from chengguan.geo.models import GridCell
+from chengguan.orgs.models import Organisation
+from demo_city import city_copy  # benchmarks/demo_city.py
+
+PASSWORD = "Demo@2026"
+USER = "admin"
+
+
+def insert_events(factory, n: int, now: dt.datetime) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    with unit_of_work(factory, actor=platform_actor("bench")) as session:
+        session.execute(delete(Event).where(Event.source == "bench"))
+        cells = session.execute(select(GridCell.id, GridCell.org_id, GridCell.min_lon, GridCell.min_lat)).all()
+        parent = dict(session.execute(select(Organisation.id, Organisation.parent_id)).all())
+        pick = rng.integers(0, len(cells), n)
+        # a third overdue, a third past 80 %, a third fresh
+        kind = rng.integers(0, 3, n)
+        deadline = [now + dt.timedelta(hours=float(h)) for h in np.where(kind == 0, -5, 10)]
+        yellow = [now + dt.timedelta(hours=float(h)) for h in np.where(kind == 2, 5, -1)]
+        rows = [
+            {
+                "title": "bench",
+                "description": "",
+                "lon": cells[c].min_lon + 1e-4,
+                "lat": cells[c].min_lat + 1e-4,
+                "cell_id": cells[c].id,
+                "org_id": cells[c].org_id,
+                "street_id": parent[cells[c].org_id],
+                "district_id": parent[parent[cells[c].org_id]],
+                "source": "bench",
+                "status": "dispatched",
+                "first_reported_at": now - dt.timedelta(days=1),
+                "last_reported_at": now - dt.timedelta(days=1),
+                "deadline_at": deadline[i],
+                "yellow_at": yellow[i],
+                "report_count": 1,
+            }
+            for i, c in enumerate(pick)
+        ]
+        for start in range(0, n, 50_000):
+            session.execute(insert(Event), rows[start : start + 50_000])
+    light = np.array(["red", "green", "yellow"])[np.where(kind == 0, 0, np.where(kind == 2, 1, 2))]
+    return pd.DataFrame({"cell_id": [cells[c].id for c in pick], "light": light})
+
+
+def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--built", type=Path, default=None, help="a directory holding a built demo city d.db")
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    work = city_copy(args.built, "mapbench-")
+    shutil.move(work / "base.db", work / "d.db")
+    settings = Settings(data_dir=work, database_url=f"sqlite:///{work / 'd.db'}")
+    app = create_app(settings)
+    factory = app.state.sessionmaker
+    now = utcnow()
+    expected = insert_events(factory, args.events, now)
+    with unit_of_work(factory, actor=platform_actor("bench")) as session:
+        session.execute(text("ANALYZE"))
+        total = session.scalar(text("SELECT count(*) FROM events"))
+        admin = session.scalar(select(User).where(User.username == USER))
+        assert admin is not None, USER
+
+    # correctness: the cell level against pandas
+    with unit_of_work(factory, actor=platform_actor("bench")) as session:
+        got = map_layer.aggregate(session, MapFilters(source="bench"), Level.CELL, now)
+    want = expected.groupby(["cell_id", "light"]).size()
+    assert {(a.area_id, k): v for a in got for k, v in a.lights.items() if v} == want.to_dict(), "wrong counts"
+
+    client = TestClient(app)
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    res = client.post(
+        "/login", data={"username": USER, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
+    )
+    assert res.status_code == 303, res.text
+
+    def count() -> None:
+        with factory() as s:
+            s.execute(text("SELECT count(*) FROM events")).scalar()
+
+    base = timed(count, args.runs)
+    print(f"events in the table: {total:,}; {len(got)} cells with events; runs {args.runs} (+1 warm-up)")
+    print(f"{'what':44} {'median':>9} {'p95':>9} {'× count(*)':>10}")
+    print(f"{'SELECT count(*) FROM events (baseline)':44} {base[0]:8.1f}ms {base[1]:8.1f}ms {1:10.2f}")
+    for level in Level:
+
+        def service(level: Level = level) -> None:
+            with unit_of_work(factory, actor=platform_actor("bench")) as session:
+                map_layer.aggregate(session, MapFilters(), level, utcnow())
+
+        def http(level: Level = level) -> None:
+            assert client.get("/map/aggregate", params={"level": level}).status_code == 200
+
+        for name, fn in ((f"aggregate({level}) in-process", service), (f"GET /map/aggregate?level={level}", http)):
+            median, p95 = timed(fn, args.runs)
+            print(f"{name:44} {median:8.1f}ms {p95:8.1f}ms {median / base[0]:10.2f}")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
