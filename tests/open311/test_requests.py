@@ -170,3 +170,11 @@ def test_an_unknown_request_is_404(client: TestClient, open311_city: Open311City
     res = client.get(f"{BASE}/requests/{number}.json")
     assert res.status_code == 404 and res.json()[0]["code"] == 404
     assert client.get(f"{BASE}/requests/{number}.xml").status_code == 404
+
+
+def test_published_descriptions_carry_no_phone_or_id_number(client: TestClient, post) -> None:
+    res = post(31, description="占道摆摊，请联系我13912345678，身份证110105199003071234")
+    number = res.json()[0]["service_request_id"]
+    found = client.get(f"{BASE}/requests/{number}.json").json()[0]
+    assert "13912345678" not in found["description"] and "110105199003071234" not in found["description"]
+    assert found["description"].startswith("占道摆摊，请联系我")

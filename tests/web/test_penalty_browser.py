@@ -2,7 +2,7 @@
 opens it from the form (its errors first), files it, the agency head approves, evidence goes up,
 the investigation closes, the discretion's advice is read and the intended fine notified, the
 party's written waiver is attached, the head decides, the decision is downloaded as a PDF.
-No JavaScript error on any page; screenshots to ``test-artifacts/ui/5x-*``."""
+No JavaScript error on any page; screenshots to ``test-artifacts/ui/6x-*``."""
 
 from __future__ import annotations
 
@@ -54,14 +54,14 @@ def test_an_enforcement_case_from_filing_to_the_decision_download(open_context, 
     log_in(page, "officer_a1")
     page.goto("/penalty-cases")
     page.get_by_role("link", name="新建案件").click()
-    shot(page, "50-penalty-new")
+    shot(page, "60-penalty-new")
 
     # the form first sent incomplete: the errors sit next to their fields, in Chinese
     page.get_by_label("办案机关").select_option(str(city.org["A1_squad"]))
     page.get_by_role("button", name="登记案件").click()
     expect(page.locator("#f-title-error")).to_have_text("必填")
     expect(page.get_by_label("案件名称")).to_have_attribute("aria-invalid", "true")
-    shot(page, "51-penalty-new-errors")
+    shot(page, "61-penalty-new-errors")
     page.get_by_label("案件来源").select_option("inspection")
     page.get_by_label("案由").select_option("AY001")
     page.get_by_label("案件名称").fill("占道经营")
@@ -91,7 +91,7 @@ def test_an_enforcement_case_from_filing_to_the_decision_download(open_context, 
         {"需法制审核(法58)": "no", "需集体讨论(法57)": "no"},
     )  # fmt: skip
     expect(page.locator("table.advice")).to_contain_text("一般")
-    shot(page, "52-penalty-deciding-advice")
+    shot(page, "62-penalty-deciding-advice")
 
     _take(page, "notify", {"裁量档次": "一般", "拟罚款(元)": "2000"}, {"处罚种类": "fine"})
     _approve(head, case_url)
@@ -110,13 +110,13 @@ def test_an_enforcement_case_from_filing_to_the_decision_download(open_context, 
     head.goto(case_url)
     _take(head, "decide", {"罚款(元)": "2000"})
     expect(head.locator("#case-state")).to_have_text("决定·待送达")
-    shot(head, "53-penalty-decided")
+    shot(head, "63-penalty-decided")
 
     page.reload()
     decision = page.locator("ul.documents li", has_text="行政处罚决定书")
     with page.expect_download() as caught:
         decision.get_by_role("link", name="下载").click()
     assert caught.value.path().read_bytes()[:4] == b"%PDF"
-    shot(page, "54-penalty-documents")
+    shot(page, "64-penalty-documents")
     console.clean()
     head_console.clean()

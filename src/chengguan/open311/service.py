@@ -30,6 +30,7 @@ from chengguan.intake import service as intake_service
 from chengguan.intake.models import Report, ReportStatus
 from chengguan.intake.schemas import MAX_TEXT, ReportIn
 from chengguan.kit.coords import CRS
+from chengguan.kit.redact import scrub
 from chengguan.kit.uploads import invalid, refuse, validation_errors
 from chengguan.open311.models import Open311Request
 from chengguan.open311.schemas import (
@@ -402,7 +403,7 @@ def _output(
         status_notes=STATUS_NOTES.get(EventStatus(event.status)),
         service_name=category.name if category else None,
         service_code=event.category_key or "",
-        description=event.description[:MAX_TEXT] or None,
+        description=scrub(event.description)[:MAX_TEXT] or None,  # public: no phone or ID numbers
         agency_responsible=unit,
         service_notice=_notice(category, event) if category else None,
         requested_datetime=w3c(event.first_reported_at, zone),
