@@ -414,3 +414,49 @@ def test_a_written_waiver_ends_the_statement_window(app, act: Act, new_case, set
     act("agency_head_a", cid, "decide", T0 + dt.timedelta(hours=1), amount=2000)
     decided = case_row(app, cid)
     assert decided.status == "decided" and decided.fine_yuan == 2000
+
+
+def test_preserved_and_seized_items_are_decided_in_time_or_supervised(app, act: Act, new_case) -> None:
+    cid = new_case()
+    act("officer_a1", cid, "file", T0, approve_by="agency_head_a", reason="检查发现")
+    evidence(app, cid)
+    act("officer_a1", cid, "preserve", T0, approve_by="agency_head_a", items="三轮车一辆")
+    preserved = case_row(app, cid).measures[0]
+    assert preserved["kind"] == "preserve" and preserved["due_at"] == "2026-03-11T17:30:00+08:00"  # 7 working days
+    # the investigation cannot close while preserved items wait for their decision (法56)
+    refused(
+        Invalid,
+        "guards.preservations_decided",
+        lambda: act("officer_a1", cid, "finish_investigation", T0, legal_review="no", collective="no", report="查明"),
+    )
+    t = T0 + dt.timedelta(days=2)
+    no_such = lambda: act("officer_a1", cid, "decide_measure", t, measure=2, decision="release")  # noqa: E731
+    refused(Invalid, "guards.measure_open", no_such)
+    act("officer_a1", cid, "decide_measure", t, approve_by="agency_head_a", measure=1, decision="seize")
+    decided, seized = case_row(app, cid).measures
+    assert decided["decision"] == "seize" and decided["decided_at"] and seized["kind"] == "seize"
+    assert seized["items"] == "三轮车一辆" and seized["started_at"] == t.isoformat()
+    act("officer_a1", cid, "extend_seizure", t, approve_by="agency_head_a", measure=2, days=30, reason="需鉴定")
+    extended = case_row(app, cid).measures[1]
+    # 30 more calendar days (here 31: the last falls in the May Day holiday, so the next working day, 法85)
+    added = dt.datetime.fromisoformat(extended["due_at"]) - dt.datetime.fromisoformat(seized["due_at"])
+    assert added == dt.timedelta(days=31) and extended["extended_days"] == 30
+    refused(  # once only (强制法25)
+        Invalid,
+        "guards.seizure_extendable",
+        lambda: act("officer_a1", cid, "extend_seizure", t, measure=2, days=10, reason="再延"),
+    )
+    act("officer_a1", cid, "finish_investigation", t, legal_review="no", collective="no", report="查明")
+
+    # past its limit, the seizure is supervised once and the agency told
+    late = dt.datetime.fromisoformat(extended["due_at"]) + dt.timedelta(hours=1)
+    found = []
+    for _ in range(2):
+        with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+            found.append(sweep(session, late).measures)
+    assert found[0] >= 1 and found[1] == 0
+    case = case_row(app, cid)
+    assert case.measures[1]["overdue_at"] and "overdue_at" not in case.measures[0]
+    with ActingAs(app, "admin_city") as (session, _):
+        notes = [s.note for s in cases_service.steps(session, "penalty", cid) if s.automatic]
+    assert "查封扣押期限届满未处理 (强制法25)" in notes

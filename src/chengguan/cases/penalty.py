@@ -12,6 +12,7 @@ court window after a 催告 (强制法53-54). A refusal names the article.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -317,9 +318,10 @@ def _summary(ctx: Context) -> None:
     ctx.target, ctx.due = "payment", case.payment_due_at
 
 
-def _measure(ctx: Context, kind: str, window: deadlines.Window) -> None:
+def _measure(ctx: Context, kind: str, window: deadlines.Window, items: str | None = None) -> None:
     case = _case(ctx)
-    measure = {"kind": kind, "items": ctx.values["items"], "started_at": _iso(ctx.now), "due_at": _iso(window.closes)}
+    items = ctx.values["items"] if items is None else items
+    measure = {"kind": kind, "items": items, "started_at": _iso(ctx.now), "due_at": _iso(window.closes)}
     case.measures = [*case.measures, measure]
     ctx.data["measure"] = measure
 
@@ -332,6 +334,52 @@ def _preserve(ctx: Context) -> None:
 def _seize(ctx: Context) -> None:
     """查封扣押: at most 30 days, one extension (强制法25)."""
     _measure(ctx, "seize", deadlines.seizure_end(ctx.calendar, ctx.now))
+
+
+def _open_measure(ctx: Context) -> tuple[int, dict[str, Any]]:
+    """The measure the ``measure`` field names (1-based, as listed on the case), still undecided."""
+    measures, number = _case(ctx).measures, ctx.values["measure"]
+    if not 1 <= number <= len(measures):
+        raise Invalid(
+            f"the case has {len(measures)} measure(s), not a number {number} / 无此措施", field="fields.measure"
+        )
+    measure = measures[number - 1]
+    if measure.get("decided_at"):
+        raise Invalid(f"measure {number} was decided on {measure['decided_at']} / 该措施已处理", field="fields.measure")
+    return number - 1, measure
+
+
+def _replace_measure(ctx: Context, index: int, measure: dict[str, Any]) -> None:
+    case = _case(ctx)
+    case.measures = [measure if i == index else m for i, m in enumerate(case.measures)]  # a new list: JSON is saved
+    ctx.data["measure"] = measure
+
+
+def _decide_measure(ctx: Context) -> None:
+    """处理决定 on preserved or seized items: released, confiscated, transferred, kept under a
+    seizure (which then runs its own 30 days), returned. After this the sweep leaves it alone."""
+    index, measure = _open_measure(ctx)
+    _replace_measure(ctx, index, {**measure, "decided_at": _iso(ctx.now), "decision": ctx.values["decision"]})
+    if measure["kind"] == "preserve" and ctx.values["decision"] == "seize":
+        _measure(ctx, "seize", deadlines.seizure_end(ctx.calendar, ctx.now), measure["items"])
+
+
+def _extendable_seizure(ctx: Context) -> tuple[int, dict[str, Any]]:
+    index, measure = _open_measure(ctx)
+    if measure["kind"] != "seize":
+        raise Invalid("only a seizure (查封扣押) is extended / 仅查封扣押可延长", field="fields.measure")
+    if measure.get("extended_days"):
+        raise Invalid("a seizure is extended once only / 查封扣押只能延长一次 (强制法25)", field="fields.measure")
+    return index, measure
+
+
+def _extend_seizure(ctx: Context) -> None:
+    """A seizure extended once, by at most 30 days, with the head's approval (强制法25)."""
+    index, measure = _extendable_seizure(ctx)
+    started = dt.datetime.fromisoformat(measure["started_at"])
+    window = deadlines.seizure_end(ctx.calendar, started, ctx.values["days"])
+    extended = {**measure, "due_at": _iso(window.closes), "extended_days": ctx.values["days"]}
+    _replace_measure(ctx, index, extended | {"extension_reason": ctx.values["reason"]})
 
 
 def _extensions(case: PenaltyCase) -> list[Extension]:
@@ -546,6 +594,8 @@ EFFECTS: dict[str, Effect] = {
     "summary": _summary,
     "preserve": _preserve,
     "waive": _waive,
+    "decide_measure": _decide_measure,
+    "extend_seizure": _extend_seizure,
     "seize": _seize,
     "extend_decision": _extend_decision,
     "route_review": _route_review,
@@ -580,6 +630,29 @@ def _two_officers(ctx: Context) -> str | None:
     if ctx.principal is not None:
         officers.add(ctx.principal.user_id)
     return None if len(officers) >= 2 else "at least two officers must handle it / 执法人员不得少于两人 (法42、法55)"
+
+
+def _refusal(check: Callable[[Context], object]) -> Guard:
+    """An effect's own precondition as a guard, so that it is checked when the request is made,
+    before the head is asked, and again when the approved action is applied."""
+
+    def guard(ctx: Context) -> str | None:
+        try:
+            check(ctx)
+        except Invalid as exc:
+            return exc.message
+        return None
+
+    return guard
+
+
+def _preservations_decided(ctx: Context) -> str | None:
+    """Items preserved (先行登记保存) must be decided on before the investigation closes (法56)."""
+    waiting = [i + 1 for i, m in enumerate(_case(ctx).measures) if m["kind"] == "preserve" and not m.get("decided_at")]
+    if not waiting:
+        return None
+    listed = ", ".join(str(n) for n in waiting)
+    return f"decide on the preserved items first (measure {listed}) / 先行登记保存的物品尚未作出处理决定 (法56)"
 
 
 def _has_evidence(ctx: Context) -> str | None:
@@ -633,6 +706,9 @@ GUARDS: dict[str, Guard] = {
     "within_limitation": _within_limitation,
     "two_officers": _two_officers,
     "has_evidence": _has_evidence,
+    "preservations_decided": _preservations_decided,
+    "measure_open": _refusal(_open_measure),
+    "seizure_extendable": _refusal(_extendable_seizure),
     "decision_in_time": _decision_in_time,
     "hearing_right": _hearing_right,
     "statement_window_over": _statement_window_over,

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import String, Table, and_, func, insert, or_, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from chengguan import audit, outbox
 from chengguan.calendar import service as calendar_service
-from chengguan.cases import clock
+from chengguan.cases import clock, workflow
 from chengguan.cases.models import (
     OPEN_STATUSES,
     CaseStep,
@@ -30,6 +31,7 @@ from chengguan.cases.models import (
     event_number,
     penalty_number,
 )
+from chengguan.cases.penalty import PENALTY_FLOW
 from chengguan.cases.workflow import TRANSITION, transition_entry
 from chengguan.evidence import ledger
 from chengguan.evidence.models import LogRef
@@ -48,6 +50,15 @@ class Swept:
     number: Callable[[int], str]
     unit: Any  # who is told when no holder is set
 
+
+PENALTIES = Swept(
+    "penalty",
+    PenaltyCase,
+    PenaltyCase.deadline_at.is_not(None),  # final states and stopped clocks have none
+    PenaltyCase.node_at,
+    penalty_number,
+    PenaltyCase.agency_id,
+)
 
 KINDS = (
     Swept(
@@ -73,14 +84,7 @@ KINDS = (
         event_number,
         Event.unit_id,
     ),
-    Swept(
-        "penalty",
-        PenaltyCase,
-        PenaltyCase.deadline_at.is_not(None),  # final states and stopped clocks have none
-        PenaltyCase.node_at,
-        penalty_number,
-        PenaltyCase.agency_id,
-    ),
+    PENALTIES,
 )
 
 
@@ -89,6 +93,7 @@ class SweepResult:
     marked: int  # rows given their 80 % mark
     yellow: int
     red: int
+    measures: int = 0  # 先行登记保存/查封扣押 found past their limit
 
 
 def sweep(session: Session, now: dt.datetime) -> SweepResult:
@@ -107,7 +112,8 @@ def sweep(session: Session, now: dt.datetime) -> SweepResult:
             after = {"yellow": [r.id for r in turned_yellow], "red": [r.id for r in turned_red]}
             audit.record(session, "sweep", kind.model.__tablename__, after=after)
         yellow, red = yellow + len(turned_yellow), red + len(turned_red)
-    return SweepResult(marked, yellow, red)
+    overdue = _overdue_measures(session, now)
+    return SweepResult(marked, yellow, red, overdue)
 
 
 def _mark_yellow_at(session: Session, kind: Swept) -> int:
@@ -161,7 +167,7 @@ def _turn(session: Session, kind: Swept, light: Light, now: dt.datetime) -> list
     return changed
 
 
-def _supervise(session: Session, kind: Swept, rows: list[Any], now: dt.datetime) -> None:
+def _supervise(session: Session, kind: Swept, rows: list[Any], now: dt.datetime, note: str = "超时自动督办") -> None:
     """督办 on every newly overdue case: counted on the row, a step on its timeline, an entry
     in the evidence log (one batch for the pass)."""
     if not rows:
@@ -185,7 +191,7 @@ def _supervise(session: Session, kind: Swept, rows: list[Any], now: dt.datetime)
             "actor_id": None,
             "actor_name": "platform",
             "automatic": True,
-            "note": "超时自动督办",
+            "note": note,
             "data": {"deadline_at": r.deadline_at.isoformat()},
             "at": now,
         }
@@ -222,3 +228,47 @@ def _note(kind: Swept, topic: str, row: Any, text: str) -> dict[str, Any]:
             "text": text,
         },
     }
+
+
+# -- 先行登记保存 and 查封扣押: legal limits that run beside the node's clock -----------------------------
+
+
+@dataclass(frozen=True)
+class _Overdue:
+    """A penalty case with a measure past its limit, shaped as ``_turn`` returns rows."""
+
+    id: int
+    org_id: int
+    status: str
+    holder_id: int | None
+    unit: int
+    deadline_at: dt.datetime
+
+
+MEASURE_NOTES = {"preserve": "先行登记保存逾期未作处理决定 (法56)", "seize": "查封扣押期限届满未处理 (强制法25)"}
+
+
+def _overdue_measures(session: Session, now: dt.datetime) -> int:
+    """Mark each undecided measure past its limit once, with a 督办 and a notice to the agency.
+    Only cases that hold a measure are read (the measures column is not empty)."""
+    finals = [key for key, state in workflow.current_flow(session, PENALTY_FLOW).states.items() if state.final]
+    stmt = select(PenaltyCase).where(PenaltyCase.status.not_in(finals), sql_cast(PenaltyCase.measures, String) != "[]")
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    found: dict[str, list[_Overdue]] = {"preserve": [], "seize": []}
+    for case in session.scalars(stmt):
+        measures = []
+        for measure in case.measures:
+            due = dt.datetime.fromisoformat(measure["due_at"])
+            if not measure.get("decided_at") and not measure.get("overdue_at") and due < now:
+                measure = {**measure, "overdue_at": now.isoformat()}
+                found[measure["kind"]].append(
+                    _Overdue(case.id, case.org_id, case.status, case.holder_id, case.agency_id, due)
+                )
+            measures.append(measure)
+        if measures != case.measures:
+            case.measures = measures
+    for kind, rows in found.items():
+        _supervise(session, PENALTIES, rows, now, MEASURE_NOTES[kind])
+        outbox.add(session, [_note(PENALTIES, "case.measure_overdue", row, MEASURE_NOTES[kind]) for row in rows])
+    return sum(len(rows) for rows in found.values())
