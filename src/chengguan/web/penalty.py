@@ -82,6 +82,7 @@ class CaseRow:
     case: PenaltyCase
     state: str
     light: str | None
+    unit: str  # the agency
 
 
 # -- the list ---------------------------------------------------------------------------------------
@@ -96,14 +97,15 @@ def case_list(request: Request, session: DbSession, user: PageUser, offset: int 
     if user.org_path is not None:
         cases, total = cases_service.penalty_inbox(session, user.org_path, limit=LIST_PAGE, offset=offset)
     flow, calendar, now = PENALTY_FLOW.flow(session), calendar_service.get_calendar(session), utcnow()
+    agencies = org_names(session, [c.agency_id for c in cases])
     rows = []
     for case in cases:
-        light = clock.light_at(calendar, case, now)
-        rows.append(CaseRow(case, state_label(t, flow, case.status), None if light is None else light.value))
+        light = None if (found := clock.light_at(calendar, case, now)) is None else found.value
+        rows.append(CaseRow(case, state_label(t, flow, case.status), light, agencies.get(case.agency_id, "—")))
     may_create = user.can(Permission.PENALTY_CREATE)
     return render(
         request, "penalty/list.html", user, rows=rows, total=total, offset=offset, page_size=LIST_PAGE,
-        may_create=may_create, agencies=org_names(session, [c.agency_id for c in cases]),
+        may_create=may_create,
     )  # fmt: skip
 
 
