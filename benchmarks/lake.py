@@ -279,11 +279,11 @@ def main() -> None:
 
     print(f"\n{'query':32} {'DuckDB s':>9} {'CPU s':>6} {'pandas s':>9} {'ratio':>6}  equal")
     wrong = []
-    for name, ours in duck.items():
-        theirs = panda[name]
-        ok = same(name, ours.answer, theirs.answer)
+    for name, d in duck.items():
+        p = panda[name]
+        ok = same(name, d.answer, p.answer)
         wrong += [] if ok else [name]
-        print(f"{name:32} {ours.wall:9.3f} {ours.cpu:6.2f} {theirs.wall:9.3f} {theirs.wall / ours.wall:6.1f}  {ok}")
+        print(f"{name:32} {d.wall:9.3f} {d.cpu:6.2f} {p.wall:9.3f} {p.wall / d.wall:6.1f}  {ok}")
     print(f"pandas load of the columns: {load:.1f} s")
     print(f"peak RSS: DuckDB part {peak_duck:,.0f} MB; with pandas {peak_all:,.0f} MB")
 

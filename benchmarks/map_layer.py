@@ -1,35 +1,43 @@
 """The command map's aggregated layer (issue 7: server time ≤ 200 ms over 500,000 events).
 
-    .venv/bin/python benchmarks/map_layer.py --built /tmp/mapbench --events 500000 --runs 15
+    .venv/bin/python benchmarks/map_layer.py --built /tmp/mapbench --events 500000 --runs 11
 
 On a copy of the demo city (``chengguan demo --history 0``, SQLite; ``--built`` reuses one made by
 ``demo_city.build_demo``), ``--events`` open events are bulk-inserted at points inside the demo's
 grid cells, with deadlines spread so that about a third are red, a third yellow, a third green.
-Timed, in one process, as a city-wide user (the organisation scope applies as on the page):
-``map_layer.aggregate`` at each level, and the same through ``GET /map/aggregate`` (TestClient:
-login cookie, scoping, JSON). Baseline in the same run: a bare ``SELECT count(*) FROM events``.
-Correctness first: the cell-level counts must equal a pandas count of the inserted rows.
+First the cost of ``ix_events_open_map`` to the bulk path: 50,000 rows inserted with it and
+without it. Then, timed in one process: ``map_layer.aggregate`` at each level (platform session),
+the same through ``GET /map/aggregate`` as the city's admin (TestClient: login cookie, the
+organisation scope in SQL, JSON), and the wall screen's request (``wall=true``: the minute's shared
+counts); twice: as the application leaves the database (no statistics: nothing runs ANALYZE), and
+after ANALYZE. Baseline in the same run: a bare ``SELECT count(*) FROM events``. Correctness
+first: the cell-level counts must equal a pandas count of the inserted rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import platform
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, event, insert, select, text
 
 import chengguan.schema  # noqa: F401 - every table, for the foreign keys of the bulk inserts
 from chengguan.app import create_app
 from chengguan.audit import platform_actor
+from chengguan.auth import scoping
 from chengguan.auth.models import User
 from chengguan.cases.models import Event
 from chengguan.config import Settings
@@ -37,7 +45,7 @@ from chengguan.db import unit_of_work, utcnow
 from chengguan.dispatch import map_layer
 from chengguan.dispatch.map_layer import Level, MapFilters
 from chengguan.geo.models import GridCell
-from chengguan.orgs.models import Organisation
+from chengguan.orgs.models import Organisation, Scope
 from demo_city import city_copy  # benchmarks/demo_city.py
 
 PASSWORD = "Demo@2026"
@@ -81,6 +89,42 @@ def insert_events(factory, n: int, now: dt.datetime) -> pd.DataFrame:
     return pd.DataFrame({"cell_id": [cells[c].id for c in pick], "light": light})
 
 
+def insert_cost(factory, now: dt.datetime, n: int = 50_000) -> tuple[float, float]:
+    """µs per row of the bulk insert with the map's index and without it."""
+    per_row = []
+    with factory() as session:
+        create = session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_events_open_map'"))
+    for ddl in (None, "DROP INDEX ix_events_open_map"):
+        if ddl:
+            with unit_of_work(factory, actor=platform_actor("bench")) as session:
+                session.execute(text(ddl))
+        t0 = time.perf_counter()
+        insert_events(factory, n, now)
+        per_row.append((time.perf_counter() - t0) / n * 1e6)
+    with unit_of_work(factory, actor=platform_actor("bench")) as session:
+        session.execute(text(create))
+    return per_row[0], per_row[1]
+
+
+def plan(factory, scope: Scope | None) -> str:
+    """SQLite's plan for the aggregate's statement as it is sent (after the scoping listener)."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, parameters))
+
+    with factory() as session:
+        scoping.bind(session, platform_actor("bench"), scope)
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            map_layer.cell_counts(session, MapFilters(), utcnow())
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        cursor = session.connection().connection.driver_connection.cursor()
+        return " | ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + sent[-1][0], sent[-1][1]))
+
+
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     fn()  # warm-up
     times = []
@@ -92,31 +136,7 @@ def timed(fn: Callable[[], object], runs: int) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--built", type=Path, default=None, help="a directory holding a built demo city d.db")
-    parser.add_argument("--events", type=int, default=500_000)
-    parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
-    work = city_copy(args.built, "mapbench-")
-    shutil.move(work / "base.db", work / "d.db")
-    settings = Settings(data_dir=work, database_url=f"sqlite:///{work / 'd.db'}")
-    app = create_app(settings)
-    factory = app.state.sessionmaker
-    now = utcnow()
-    expected = insert_events(factory, args.events, now)
-    with unit_of_work(factory, actor=platform_actor("bench")) as session:
-        session.execute(text("ANALYZE"))
-        total = session.scalar(text("SELECT count(*) FROM events"))
-        admin = session.scalar(select(User).where(User.username == USER))
-        assert admin is not None, USER
-
-    # correctness: the cell level against pandas
-    with unit_of_work(factory, actor=platform_actor("bench")) as session:
-        got = map_layer.aggregate(session, MapFilters(source="bench"), Level.CELL, now)
-    want = expected.groupby(["cell_id", "light"]).size()
-    assert {(a.area_id, k): v for a in got for k, v in a.lights.items() if v} == want.to_dict(), "wrong counts"
-
+def logged_in(app) -> TestClient:
     client = TestClient(app)
     page = client.get("/login")
     token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
@@ -124,13 +144,17 @@ def main() -> None:
         "/login", data={"username": USER, "password": PASSWORD, "csrf_token": token}, follow_redirects=False
     )
     assert res.status_code == 303, res.text
+    return client
+
+
+def measure(factory, client: TestClient | None, runs: int) -> None:
+    """The rows of the table; through HTTP only when ``client`` is given."""
 
     def count() -> None:
         with factory() as s:
             s.execute(text("SELECT count(*) FROM events")).scalar()
 
-    base = timed(count, args.runs)
-    print(f"events in the table: {total:,}; {len(got)} cells with events; runs {args.runs} (+1 warm-up)")
+    base = timed(count, runs)
     print(f"{'what':44} {'median':>9} {'p95':>9} {'× count(*)':>10}")
     print(f"{'SELECT count(*) FROM events (baseline)':44} {base[0]:8.1f}ms {base[1]:8.1f}ms {1:10.2f}")
     for level in Level:
@@ -142,9 +166,58 @@ def main() -> None:
         def http(level: Level = level) -> None:
             assert client.get("/map/aggregate", params={"level": level}).status_code == 200
 
-        for name, fn in ((f"aggregate({level}) in-process", service), (f"GET /map/aggregate?level={level}", http)):
-            median, p95 = timed(fn, args.runs)
+        def wall(level: Level = level) -> None:
+            assert client.get("/map/aggregate", params={"level": level, "wall": "true"}).status_code == 200
+
+        rows = [(f"aggregate({level}) in-process", service)]
+        if client is not None:
+            rows += [(f"GET /map/aggregate?level={level}", http), ("  … &wall=true (the minute's counts)", wall)]
+        for name, fn in rows:
+            median, p95 = timed(fn, runs)
             print(f"{name:44} {median:8.1f}ms {p95:8.1f}ms {median / base[0]:10.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--built", type=Path, default=None, help="a directory holding a built demo city d.db")
+    parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+    work = city_copy(args.built, "mapbench-")
+    shutil.move(work / "base.db", work / "d.db")
+    settings = Settings(data_dir=work, database_url=f"sqlite:///{work / 'd.db'}")
+    app = create_app(settings)
+    factory = app.state.sessionmaker
+    now = utcnow()
+    print(f"{platform.node()} · {os.cpu_count()} cores · {now:%Y-%m-%d %H:%M} UTC · SQLite {sqlite3.sqlite_version}")
+    with_index, without = insert_cost(factory, now)
+    print(f"bulk insert of 50,000 events: {with_index:.1f} µs/row with ix_events_open_map, {without:.1f} without")
+    expected = insert_events(factory, args.events, now)
+    with factory() as session:
+        total = session.scalar(text("SELECT count(*) FROM events"))
+        admin = session.scalar(select(User).where(User.username == USER))
+        assert admin is not None, USER
+        admin_scope = Scope(session.scalar(select(Organisation.path).where(Organisation.id == admin.org_id)))
+
+    # correctness: the cell level against pandas
+    with unit_of_work(factory, actor=platform_actor("bench")) as session:
+        got = map_layer.aggregate(session, MapFilters(source="bench"), Level.CELL, now)
+    want = expected.groupby(["cell_id", "light"]).size()
+    assert {(a.area_id, k): v for a in got for k, v in a.lights.items() if v} == want.to_dict(), "wrong counts"
+    print(f"events in the table: {total:,}; {len(got)} cells with events; runs {args.runs} (+1 warm-up)")
+
+    # Without statistics the scoped statement is planned as a MULTI-INDEX OR over the scope's
+    # columns (printed), seconds a request: through HTTP it is timed after ANALYZE only.
+    client = logged_in(app)
+    for state, through_http in (("no statistics (as the application leaves it)", None), ("after ANALYZE", client)):
+        if through_http is not None:
+            with unit_of_work(factory, actor=platform_actor("bench")) as session:
+                session.execute(text("ANALYZE"))
+        print(f"\n-- {state}; load average {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+        print(f"plan, platform: {plan(factory, None)}")
+        print(f"plan, as {USER}: {plan(factory, admin_scope)}")
+        measure(factory, through_http, args.runs)
+    print(f"load average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     shutil.rmtree(work)
 
 

@@ -20,6 +20,7 @@ from chengguan.config import Settings, get_settings
 from chengguan.db import create_engine, make_sessionmaker, unit_of_work
 from chengguan.legal import service as legal_service
 from chengguan.taxonomy import service as taxonomy_service
+from tests.analytics.conftest import Synthetic, lake_settings, remove_history, seed_history, sync
 from tests.factories import SampleCity, SampleGrid, build_test_city, build_test_grid
 
 PG_URL = os.environ.get("CHENGGUAN_TEST_DATABASE_URL")
@@ -132,3 +133,20 @@ def fresh_engine(tmp_path: Path):
     engine = create_engine(url)
     yield engine, make_sessionmaker(engine)
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def synthetic(app, city: SampleCity, grid: SampleGrid, seeded: int) -> Iterator[Synthetic]:
+    """A seeded synthetic history in the test city (see ``tests/analytics/conftest.py``): here, so
+    that the analytics and the web dashboard tests share one."""
+    data = seed_history(app, grid)
+    yield data
+    remove_history(app, data)
+
+
+@pytest.fixture(scope="session")
+def synced(app, settings: Settings, synthetic: Synthetic, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A lake synced once from the seeded history (read-only for the tests that use it)."""
+    configured = lake_settings(settings, tmp_path_factory.mktemp("lake"))
+    sync(app, configured)
+    return configured

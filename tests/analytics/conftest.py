@@ -9,17 +9,15 @@ else the session's database holds; the rows are deleted at the end of the sessio
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
-from tests.factories import SampleCity, SampleGrid
+from tests.factories import SampleGrid
 
 from chengguan.analytics import lake
 from chengguan.audit import platform_actor
@@ -236,12 +234,16 @@ def _cleanup(session: Session, event_ids: list[int]) -> None:
     session.execute(delete(Event).where(Event.source.in_(channels)))
 
 
-@pytest.fixture(scope="session")
-def synthetic(app, city: SampleCity, grid: SampleGrid, seeded: int) -> Iterator[Synthetic]:
+def seed_history(app, grid: SampleGrid) -> Synthetic:
+    """The seeded history, written once per session by the ``synthetic`` fixture of
+    ``tests/conftest.py`` (the analytics and the dashboard tests share it: a fixture defined in two
+    directories would seed twice)."""
     with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
         calendar_service.load_seed(session)
-        data = _seed(session, grid)
-    yield data
+        return _seed(session, grid)
+
+
+def remove_history(app, data: Synthetic) -> None:
     with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
         _cleanup(session, data.event_ids)
 
@@ -254,11 +256,3 @@ def lake_settings(settings: Settings, root: Path, settle_s: int = 0) -> Settings
 def sync(app, settings: Settings, full: bool = False) -> dict[str, lake.TableSync]:
     with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
         return lake.sync(session, settings, full=full)
-
-
-@pytest.fixture(scope="session")
-def synced(app, settings: Settings, synthetic: Synthetic, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """A lake synced once from the seeded history (read-only for the tests that use it)."""
-    configured = lake_settings(settings, tmp_path_factory.mktemp("lake"))
-    sync(app, configured)
-    return configured

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from tests.analytics.conftest import SOURCE, synced, synthetic  # noqa: F401 - shared fixtures
+from tests.analytics.conftest import SOURCE
 from typer.testing import CliRunner
 
 from chengguan.analytics import forecast, reports, situation
@@ -20,7 +20,7 @@ DAY = dt.date(2026, 2, 20)
 
 
 @pytest.fixture
-def lake_cli(cli_store: None, synced: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:  # noqa: F811
+def lake_cli(cli_store: None, synced: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     """The CLI against the test store and the synced test lake."""
     monkeypatch.setenv("CHENGGUAN_LAKE_DIR", str(synced.lake_path))
     get_settings.cache_clear()

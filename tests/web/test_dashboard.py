@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from chengguan.analytics import report_store, support
+from chengguan.analytics import forecast, report_store, support
 from chengguan.analytics.metrics import Filters, Period, Subject
 from chengguan.analytics.metrics import Result as Answer
 from chengguan.analytics.volume import Grain, Split
@@ -22,7 +22,7 @@ from chengguan.config import Settings
 from chengguan.db import unit_of_work
 from chengguan.orgs.models import org_table
 from chengguan.web.dashboard import CARDS, SHIFTS
-from tests.analytics.conftest import SOURCE, Synthetic, synced, synthetic  # noqa: F401 - shared fixtures
+from tests.analytics.conftest import SOURCE, Synthetic
 from tests.factories import SampleCity
 
 PERIOD = {"source": SOURCE, "start": "2025-06-01", "end": "2025-06-30"}
@@ -31,7 +31,7 @@ LAST = dt.date(2025, 6, 30)
 
 
 @pytest.fixture
-def lake_browser(app, synced: Settings, browser) -> Iterator:  # noqa: F811
+def lake_browser(app, synced: Settings, browser) -> Iterator:
     """Logged-in clients of the app reading the synced test lake."""
     original = app.state.settings
     app.state.settings = synced
@@ -121,9 +121,9 @@ def test_every_metric_card_answers(lake_browser) -> None:
 def test_the_warning_board_is_the_warning_analysis_of_the_users_area(
     lake_browser,
     app,
-    synced: Settings,  # noqa: F811
+    synced: Settings,
     city: SampleCity,
-    synthetic: Synthetic,  # noqa: F811
+    synthetic: Synthetic,
 ) -> None:
     res = lake_browser("analyst_a").get("/dashboard/data/warnings", params=PERIOD)
     split = Split("street", "major")
@@ -145,7 +145,7 @@ def test_the_warning_board_is_the_warning_analysis_of_the_users_area(
 def test_forecast_against_actual_is_the_forecast_with_its_backtest(
     lake_browser,
     app,
-    synced: Settings,  # noqa: F811
+    synced: Settings,
     city: SampleCity,
 ) -> None:
     res = lake_browser("analyst_a").get("/dashboard/data/forecast", params=PERIOD)
@@ -168,7 +168,7 @@ def test_forecast_against_actual_is_the_forecast_with_its_backtest(
 def test_duty_shares_each_streets_officers_among_the_shifts(
     lake_browser,
     app,
-    synced: Settings,  # noqa: F811
+    synced: Settings,
     city: SampleCity,
 ) -> None:
     res = lake_browser("analyst_a").get("/dashboard/data/duty", params={**PERIOD, "officers": "9"})
@@ -200,7 +200,7 @@ def test_duty_shares_each_streets_officers_among_the_shifts(
 def test_report_against_enforcement_is_the_comparison_of_the_users_area(
     lake_browser,
     app,
-    synced: Settings,  # noqa: F811
+    synced: Settings,
     city: SampleCity,
 ) -> None:
     res = lake_browser("analyst_a").get("/dashboard/data/versus", params=PERIOD)
@@ -210,7 +210,7 @@ def test_report_against_enforcement_is_the_comparison_of_the_users_area(
 
 
 @pytest.fixture
-def report_browser(app, synced: Settings, browser, tmp_path: Path) -> Iterator:  # noqa: F811
+def report_browser(app, synced: Settings, browser, tmp_path: Path) -> Iterator:
     """Clients of the app reading the test lake and keeping reports in a folder of their own."""
     original = app.state.settings
     app.state.settings = synced.model_copy(update={"data_dir": tmp_path})
@@ -245,3 +245,12 @@ def test_reports_are_listed_generated_and_downloaded_within_the_users_area(
     xlsx = analyst.get("/dashboard/reports/generate", params={"period": "week", "at": "2025-06-18", "format": "xlsx"})
     assert xlsx.content.startswith(b"PK")  # a zip: the workbook
     assert analyst.get("/dashboard/reports/generate", params={"at": "2025-06-18", "format": "doc"}).status_code == 422
+
+
+def test_a_city_with_more_streets_than_a_request_may_forecast_is_deployed_by_district(
+    lake_browser, city: SampleCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(forecast, "MAX_SERIES", 2)  # the test city's 3 streets are then too many
+    got = rows(lake_browser("admin_city").get("/dashboard/data/duty", params={**PERIOD, "officers": "6"}))
+    assert {r[0] for r in got} == {str(city.org["A"]), str(city.org["B"])}
+    assert sum(r[4] for r in got) == 12

@@ -18,7 +18,7 @@ from chengguan.audit import platform_actor
 from chengguan.config import Settings
 from chengguan.db import unit_of_work
 from chengguan.web.dashboard import CARDS
-from tests.analytics.conftest import SOURCE, synced, synthetic  # noqa: F401 - shared fixtures
+from tests.analytics.conftest import SOURCE
 from tests.factories import SampleCity
 from tests.web.test_browser import DESK, chromium, live_url, log_in, open_context, shot  # noqa: F401 - fixtures
 
@@ -28,7 +28,7 @@ SLOW = 60_000  # ms: the forecast and duty cards fit their models on a loaded ma
 
 
 @pytest.fixture
-def lake_app(app, synced: Settings, city: SampleCity, tmp_path: Path) -> Iterator[Settings]:  # noqa: F811
+def lake_app(app, synced: Settings, city: SampleCity, tmp_path: Path) -> Iterator[Settings]:
     """The served app reading the synced test lake, with 甲区's June report stored."""
     original = app.state.settings
     settings = synced.model_copy(update={"data_dir": tmp_path})
@@ -63,7 +63,7 @@ def test_every_card_draws_and_a_report_downloads(open_context, lake_app: Setting
     page.wait_for_load_state("networkidle")
     shot(page, "34-dashboard-cards")
     # recompute the duty with fewer officers: three per street, one a shift
-    page.get_by_label("每街道在岗队员").fill("3")
+    page.get_by_label("每个区域在岗队员").fill("3")
     page.locator("#duty-form button").click()
     expect(page.locator("#card-duty tbody td.num").first).to_have_text("1", timeout=SLOW)
     assert set(page.locator("#card-duty tbody td.num").all_inner_texts()) == {"1"}

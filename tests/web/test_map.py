@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
+from chengguan import revisions
 from chengguan.audit import platform_actor
 from chengguan.auth import scoping
 from chengguan.calendar import service as calendar_service
@@ -21,6 +22,8 @@ from chengguan.db import utcnow
 from chengguan.dispatch import map_layer
 from chengguan.dispatch.map_layer import MapFilters
 from chengguan.errors import ChengguanError
+from chengguan.geo.models import GridCell
+from chengguan.geo.service import GRID
 from chengguan.orgs.models import Organisation, Scope
 from chengguan.web import routing
 
@@ -163,6 +166,26 @@ def test_a_minute_of_counts_is_shared_within_its_scope(app, city, new_event) -> 
         west = Scope(session.scalars(select(Organisation.path).where(Organisation.id == city.org["A2"])).one())
     when, seen = counted(west, minute)  # the same minute under another scope: its own scan
     assert when == minute and seen < first[1]  # the events reported in 东街道 are not 西街道's
+
+
+def test_the_area_layers_are_drawn_light_and_rebuilt_with_the_grid(browser, city, platform_session) -> None:
+    west = browser("officer_a2")
+    first = west.get("/map/areas")
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    cells = first.json()["cells"]["features"]
+    for feature in cells:  # written to 5 decimals (≈ 1 m)
+        for lon, lat in feature["geometry"]["coordinates"][0]:
+            assert round(lon, 5) == lon and round(lat, 5) == lat
+    cell = platform_session.get(GridCell, cells[0]["properties"]["id"])
+    old_name, cell.name = cell.name, f"{cell.name}·改"
+    platform_session.commit()
+    assert west.get("/map/areas").json() == first.json()  # the same grid revision: the layers built before
+    revisions.bump(platform_session, GRID)  # what every grid change in geo.service does
+    platform_session.commit()
+    names = {f["properties"]["id"]: f["properties"]["name"] for f in west.get("/map/areas").json()["cells"]["features"]}
+    assert names[cell.id] == f"{old_name}·改"
+    cell.name = old_name
+    revisions.bump(platform_session, GRID)
 
 
 def test_the_filters_narrow_the_layers(browser, new_event) -> None:

@@ -8,16 +8,23 @@ import json
 import re
 from pathlib import Path
 
-from sqlalchemy import select
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, insert, select
+from starlette.responses import Response
 
 from chengguan.auth import tokens
+from chengguan.auth.deps import DbSession
 from chengguan.cases.flow import load_shipped
 from chengguan.cases.models import Light
+from chengguan.errors import Invalid
 from chengguan.evidence.models import EvidenceItem
 from chengguan.kit.workcal import Unit
+from chengguan.revisions import Revision
 from chengguan.web import session as web_session
 from chengguan.web.i18n import LANGUAGES, catalogue
 from chengguan.web.pages import NAV
+from chengguan.web.routing import Rendered, WebRoute
 from tests.cases.conftest import JPEG
 from tests.web.conftest import csrf_of
 
@@ -204,3 +211,31 @@ def test_pages_send_a_strict_content_security_policy(browser) -> None:
     csp = res.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-eval" not in csp and "frame-ancestors 'none'" in csp
     assert "<script>" not in res.text  # no inline script
+
+
+def test_a_page_that_answers_its_own_error_leaves_nothing_written(app, platform_session) -> None:
+    """WebRoute turns errors into pages inside the request's dependency stack; the unit of work
+    must still roll back what the request wrote (a form shown again with its errors)."""
+    router = APIRouter(route_class=WebRoute)
+
+    @router.get("/__tests/refused/{how}")
+    def refused(how: str, session: DbSession) -> Response:
+        session.execute(insert(Revision).values(name=f"tests.{how}", counter=1, token="x"))
+        if how == "rendered":
+            raise Rendered(Response("shown again", status_code=422))
+        if how == "error":
+            raise Invalid("refused", field="x")
+        return Response("kept")
+
+    app.include_router(router)
+    try:
+        client = TestClient(app)
+        assert client.get("/__tests/refused/rendered").status_code == 422
+        assert client.get("/__tests/refused/error").status_code == 422
+        assert client.get("/__tests/refused/kept").status_code == 200
+    finally:
+        app.router.routes[:] = [r for r in app.router.routes if not getattr(r, "path", "").startswith("/__tests/")]
+    names = set(platform_session.scalars(select(Revision.name).where(Revision.name.like("tests.%"))))
+    assert names == {"tests.kept"}
+    platform_session.execute(delete(Revision).where(Revision.name == "tests.kept"))
+    platform_session.commit()

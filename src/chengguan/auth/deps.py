@@ -42,10 +42,17 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+REFUSED = "refused"  # request.state flag: the request failed but answered with a page of its own
+
+
 def db_session(request: Request) -> Iterator[Session]:
     # the factory read here, not as a dependency of its own: one thread hand-off less per request
     with unit_of_work(get_sessionmaker(request)) as session:
         yield session
+        if getattr(request.state, REFUSED, False):
+            # a web page turned the error into its response (a form shown again with its errors),
+            # so no exception reaches the unit of work: what the request wrote is undone here
+            session.rollback()
 
 
 # scope="function": the commit runs before the response is sent, so a failed commit is an

@@ -18,9 +18,9 @@ import datetime as dt
 import enum
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select
 from sqlalchemy.orm import Session
@@ -176,7 +176,9 @@ class CellCount:
     lights: dict[str, int]
 
 
-def cell_counts_statement(session: Session, filters: MapFilters, now: dt.datetime) -> Select[Any]:
+def cell_counts_statement(
+    session: Session, filters: MapFilters, now: dt.datetime
+) -> Select[int | None, int | None, int | None, int, Any]:
     where = conditions(session, filters)
     if filters.status == StatusFilter.OPEN and session.get_bind().dialect.name == "sqlite":
         # Without statistics (nothing runs ANALYZE) SQLite takes `status IN (…)` for a selective
@@ -214,6 +216,32 @@ def aggregate(session: Session, filters: MapFilters, level: Level, now: dt.datet
     return roll_up(cell_counts(session, filters, now), level)
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class Recent(Generic[K, V]):
+    """A few recent answers by key, the least recently used dropped first (thread-safe; two
+    threads missing the same key at once both compute it, and the answers are equal)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = make()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+
 class MinuteCounts:
     """The cells' counts per database, scope and filters, kept for the rest of the minute they were
     counted in (with their ``now``). The command centre's wall screens redraw every minute, each
@@ -221,24 +249,12 @@ class MinuteCounts:
     The counts are as of their ``now``; pages that act on an answer do not use this."""
 
     def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[Hashable, tuple[dt.datetime, list[CellCount]]] = OrderedDict()
+        self._recent: Recent[Hashable, tuple[dt.datetime, list[CellCount]]] = Recent(size)
 
     def get(self, session: Session, filters: MapFilters, now: dt.datetime) -> tuple[dt.datetime, list[CellCount]]:
         # the scope is part of the key: a street's screen never reads the city's counts
         key = (session.get_bind(), session.info.get("scope"), filters, now.replace(second=0, microsecond=0))
-        with self._lock:
-            hit = self._entries.get(key)
-            if hit is not None:
-                self._entries.move_to_end(key)
-                return hit
-        counted = (now, cell_counts(session, filters, now))
-        with self._lock:
-            self._entries[key] = counted
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return counted
+        return self._recent.get(key, lambda: (now, cell_counts(session, filters, now)))
 
 
 # -- single events in a view --------------------------------------------------------------------------

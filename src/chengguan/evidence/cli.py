@@ -91,11 +91,13 @@ def verify_bundle(
 
 
 @app.command("audit")
-def audit() -> None:
+def audit(
+    workers: int = typer.Option(0, min=0, help="worker processes sharing the hashing; pays only on idle cores"),
+) -> None:
     """Recompute the whole log and every file hash; name the first entry that does not match."""
     settings = get_settings()
     with cli_session("evidence audit") as session:
-        report = integrity.audit(session, blob_store(settings))
+        report = integrity.audit(session, blob_store(settings), workers=workers)
     typer.echo(
         f"{report.entries} entries, {report.tiles} tiles, {report.tree_heads} tree heads, {report.files} files checked"
     )

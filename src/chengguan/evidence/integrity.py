@@ -28,11 +28,6 @@ from chengguan.evidence.verify import HASH_SIZE, TreeHead, VerificationError
 from chengguan.kit.blobstore import BlobStore
 
 SPAN = 1 << 16  # entries per range read and checked at once: 256 level-0 tiles, about 10 MB of entries
-PARALLEL_FROM = 1 << 20  # a log this long is audited by worker processes; a shorter one takes seconds inline
-# Two: the cores of the machines this runs on. They shorten an audit only while a core is idle: the
-# processes of one login session share one scheduler group (sched_autogroup), so on a loaded machine
-# two workers get the share of one (1 M entries at load 18: 8.1-8.4 s, inline 7.6-8.6 s).
-WORKERS = 2
 
 
 @dataclass
@@ -55,16 +50,16 @@ class AuditReport:
         return min((i for i, _ in self.problems if i is not None), default=None)
 
 
-def audit(session: Session, store: BlobStore, *, workers: int | None = None) -> AuditReport:
-    """Recompute the log, its tiles and tree heads and every evidence file. ``workers``: processes
-    that share the first pass (default :data:`WORKERS` for a log of :data:`PARALLEL_FROM` entries
-    or more in a database file or server, else none). Workers read what is committed, on their own
-    connections: pass ``workers=0`` to audit changes the session has not committed."""
+def audit(session: Session, store: BlobStore, *, workers: int = 0) -> AuditReport:
+    """Recompute the log, its tiles and tree heads and every evidence file.
+
+    ``workers`` processes may share the first pass, each reading what is committed on its own
+    connection (so not with an in-memory database, nor to audit what the session has not committed).
+    They shorten an audit only while cores are idle: the processes of one login session share one
+    scheduler group (sched_autogroup), so on a loaded machine two workers get the share of one and
+    cost more than they save (10 M entries at load average 15: 81.5 s with two, 70.6 s inline)."""
     report = AuditReport()
     built, size = tree.built_size(session), ledger.size(session)
-    url = session.connection().engine.url
-    if workers is None:
-        workers = WORKERS if size >= PARALLEL_FROM and url.database not in (None, "", ":memory:") else 0
     # [0, 0) when the log is empty, so that stored tiles are still looked at
     ranges = [(lo, min(lo + SPAN, size), size, built) for lo in range(0, size, SPAN)] or [(0, 0, 0, built)]
     roots = []

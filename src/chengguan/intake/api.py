@@ -18,6 +18,7 @@ from chengguan.errors import ChengguanError, Invalid
 from chengguan.intake import pipeline, service
 from chengguan.intake.channels import CHANNELS
 from chengguan.intake.model_store import active_classifier
+from chengguan.intake.models import PendingReason
 from chengguan.intake.schemas import BatchIn, BatchOut, ItemError, ReportIn, ReportOutcome
 from chengguan.kit.paging import MAX_LIMIT, Page
 
@@ -157,11 +158,12 @@ def attach(
 @router.get("/queue", response_model=Page[ReportOut], summary="The clerk's queue: reports that need a person")
 def queue(
     session: DbSession,
+    reason: PendingReason | None = Query(None, description="only the reports waiting for this"),
     limit: int = Query(100, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0),
     _: Principal = REVIEW,
 ) -> Page[ReportOut]:
-    rows, total = service.pending(session, limit=limit, offset=offset)
+    rows, total = service.pending(session, reason=reason, limit=limit, offset=offset)
     return Page(items=[ReportOut.model_validate(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from chengguan.cases.models import Event, EventStatus, event_number
@@ -20,7 +20,7 @@ from chengguan.errors import Conflict, Invalid, NotFound
 from chengguan.evidence.storage import blob_store as evidence_store
 from chengguan.evidence.storage import store_upload
 from chengguan.intake import dedup, pipeline
-from chengguan.intake.models import Attachment, DuplicateSuggestion, Report, ReportStatus
+from chengguan.intake.models import Attachment, DuplicateSuggestion, PendingReason, Report, ReportStatus
 from chengguan.intake.places import place_book
 from chengguan.intake.schemas import (
     CategoryOut,
@@ -210,8 +210,13 @@ def reports_of_event(session: Session, event_id: int) -> Sequence[Report]:
     return session.scalars(stmt, execution_options={"skip_scope": True}).all()
 
 
-def pending(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[Sequence[Report], int]:
+def pending(
+    session: Session, *, reason: PendingReason | None = None, limit: int = 100, offset: int = 0
+) -> tuple[Sequence[Report], int]:
+    """The clerk's queue, oldest first; with ``reason``, only the reports waiting for that."""
     stmt = select(Report).where(Report.status == ReportStatus.PENDING)
+    if reason is not None:  # the reasons are a short JSON list of words: its text holds the quoted word
+        stmt = stmt.where(cast(Report.pending_reasons, String).like(f'%"{reason.value}"%'))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     return session.scalars(stmt.order_by(Report.received_at).limit(limit).offset(offset)).all(), total
 

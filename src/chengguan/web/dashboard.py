@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from chengguan.analytics import report_store, support
+from chengguan.analytics import forecast, report_store, support
 from chengguan.analytics import service as analytics_service
 from chengguan.analytics.api import REPORT_FORMAT, report_response
 from chengguan.analytics.duty import Shift
@@ -38,7 +38,7 @@ from chengguan.auth.roles import Permission
 from chengguan.config import Settings
 from chengguan.errors import Forbidden, Invalid
 from chengguan.intake.channels import CHANNELS
-from chengguan.orgs.models import Organisation
+from chengguan.orgs.models import Organisation, OrgKind
 from chengguan.taxonomy import service as taxonomy_service
 from chengguan.web.desk import org_names
 from chengguan.web.i18n import Translator, language_of
@@ -90,9 +90,9 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
 DASHBOARD_WORDS = (
     "loading", "unavailable", "failed", "empty", "count", "share", "change", "previous", "current",
     "last_year", "mom", "yoy", "working", "rest", "per_day", "hot", "cold", "none",
-    "area", "category", "observed", "baseline", "green", "yellow", "red", "grey", "actual", "forecast",
-    "model", "smape", "mape", "naive", "reports", "events", "closed", "penalty_cases", "pressure", "outrun",
-    "day", "shift", "expected", "officers", "period", "download", "all",
+    "area", "observed", "baseline", "green", "yellow", "red", "grey", "actual", "forecast", "model", "smape",
+    "naive", "reports", "closed", "penalty_cases", "pressure", "outrun", "day", "expected", "period", "download",
+    "all",
 )  # fmt: skip
 MODEL_NAMES = ("seasonal_naive", "poisson_regression", "ets")
 PERIODS = tuple(p.value for p in Period)
@@ -244,32 +244,38 @@ def duty_deployment(
     session: DbSession,
     user: PageUser,
     s: Slice,
-    officers: int = Query(DEFAULT_OFFICERS, ge=len(SHIFTS), le=1000, description="on duty per street in the day"),
+    officers: int = Query(DEFAULT_OFFICERS, ge=len(SHIFTS), le=1000, description="on duty per area in the day"),
 ) -> Response:
-    """勤务跟着高峰走: each street's officers shared among the shifts of the day after the
-    period by its hourly forecast."""
+    """勤务跟着高峰走: each area's officers shared among the shifts of the day after the period
+    by its hourly forecast."""
     root = _own_area(user)
-    streets = _streets(session, root)
+    level, areas = _duty_areas(session, root)
     result = support.deployment(
         session,
         request.app.state.settings,
         (root, None),
         s.subject,
         s.filters,
-        "street",
+        level,
         s.last + dt.timedelta(days=1),
         1,
-        {str(i): officers for i in streets},
+        {str(i): officers for i in areas},
         SHIFTS,
         1,
     )
-    return _answer(session, "duty", result, streets)
+    return _answer(session, "duty", result, areas)
 
 
-def _streets(session: Session, root: str) -> list[int]:
-    """The streets and towns of the user's own area (the visible tree also holds the ancestors)."""
-    stmt = select(Organisation.id).where(Organisation.kind.in_(STREET_KINDS), Organisation.path.startswith(root))
-    return list(session.scalars(stmt.order_by(Organisation.path)))
+def _duty_areas(session: Session, root: str) -> tuple[str, list[int]]:
+    """The streets and towns of the user's own area or, where they are more than one request may
+    forecast (a whole city's hundreds), its districts: each area is a model fit and backtest."""
+    for level, kinds in (("street", STREET_KINDS), ("district", (OrgKind.DISTRICT,))):
+        # the visible tree also holds the user's ancestors: only the areas under their own
+        stmt = select(Organisation.id).where(Organisation.kind.in_(kinds), Organisation.path.startswith(root))
+        areas = list(session.scalars(stmt.order_by(Organisation.path)))
+        if len(areas) <= forecast.MAX_SERIES:
+            return level, areas
+    raise Invalid(f"more than {forecast.MAX_SERIES} districts / 区域过多", field="area")
 
 
 @router.get("/dashboard/data/versus")

@@ -4,6 +4,7 @@ the desk and the phone (掌上查). Public knowledge, but behind the login like 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from chengguan.auth.deps import DbSession
@@ -18,16 +19,22 @@ router = APIRouter(route_class=WebRoute, include_in_schema=False)
 HITS = 30
 
 
+def results(request: Request, session: Session, q: str) -> tuple[legal_service.SearchResults | None, str | None]:
+    """The hits for ``q`` (None before a search) or the reason it cannot be searched; the desk's
+    page and the phone's share it."""
+    if not q.strip():
+        return None, None
+    try:
+        return legal_service.search(session, q, limit=HITS), None
+    except Invalid as exc:
+        return None, localise_error(exc.message, language_of(request))
+
+
 @router.get("/laws")
 def search(request: Request, session: DbSession, user: PageUser, q: str = Query("", max_length=100)) -> Response:
     needs(user, Permission.LEGAL_READ)
-    results, error = None, None
-    if q.strip():
-        try:
-            results = legal_service.search(session, q, limit=HITS)
-        except Invalid as exc:
-            error = localise_error(exc.message, language_of(request))
-    return render(request, "laws/search.html", user, q=q, results=results, error=error)
+    found, error = results(request, session, q)
+    return render(request, "laws/search.html", user, q=q, results=found, error=error)
 
 
 @router.get("/laws/articles/{article_id}")

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
@@ -20,7 +21,7 @@ from chengguan.cases import service as cases_service
 from chengguan.config import Settings
 from chengguan.errors import ChengguanError, Invalid
 from chengguan.evidence import service as evidence_service
-from chengguan.evidence.models import EvidenceType
+from chengguan.evidence.models import EvidenceItem, EvidenceType
 from chengguan.evidence.schemas import EvidenceIn
 from chengguan.evidence.storage import blob_store
 from chengguan.kit.uploads import invalid, validation_errors
@@ -54,12 +55,13 @@ def task(request: Request, event_id: int, session: DbSession, user: PageUser) ->
     return render(request, "m/task.html", user, photo_error=None, **event_context(session, t, event, user))
 
 
-def _meta(event_id: int, form: Any, user_agent: str) -> EvidenceIn:
-    """The photo's record: GPS and time as the phone gave them (the page fills them in when
-    the photo is taken), else the time of the upload and no place."""
+def photo_meta(subject_type: str, subject_id: int, form: Any, user_agent: str) -> EvidenceIn:
+    """A photo's record: GPS and time as the phone gave them (the page fills them in when the
+    photo is taken), else the time of the upload and no place. Shared by every phone form that
+    takes photos (a task's, a new report's, an on-the-spot penalty's)."""
     raw = {
-        "subject_type": "event",
-        "subject_id": str(event_id),
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
         "evidence_type": EvidenceType.AUDIOVISUAL,
         "collected_at": form.get("collected_at") or None,
         "lon": form.get("lon") or None,
@@ -72,6 +74,13 @@ def _meta(event_id: int, form: Any, user_agent: str) -> EvidenceIn:
         raise invalid(validation_errors(exc)) from None
 
 
+def save_photo(session: Session, settings: Settings, photo: UploadFile, meta: EvidenceIn) -> EvidenceItem:
+    return evidence_service.add_evidence(
+        session, blob_store(settings), photo.file, photo.filename or "photo", meta,
+        max_bytes=settings.evidence_max_mb * 2**20,
+    )  # fmt: skip
+
+
 @router.post("/m/events/{event_id}/photos")
 def upload_photo(request: Request, event_id: int, session: DbSession, user: PageUser, form: Form) -> Response:
     needs(user, Permission.EVIDENCE_WRITE)
@@ -81,10 +90,7 @@ def upload_photo(request: Request, event_id: int, session: DbSession, user: Page
     try:
         if not isinstance(photo, UploadFile) or not photo.filename:
             raise Invalid("take or choose a photo first / 请先拍照或选择照片", field=PHOTO_FIELD)
-        meta = _meta(event.id, form, request.headers.get("User-Agent", ""))
-        evidence_service.add_evidence(
-            session, blob_store(settings), photo.file, photo.filename, meta, max_bytes=settings.evidence_max_mb * 2**20
-        )
+        save_photo(session, settings, photo, photo_meta("event", event.id, form, request.headers.get("User-Agent", "")))
     except ChengguanError as exc:
         error = localise_error(exc.message, language_of(request))
         raise Rendered(render(request, "m/_photo_form.html", user, status=422, event=event, photo_error=error)) from exc

@@ -48,6 +48,8 @@ class NavItem:
 NAV = [
     NavItem("/", "nav.home", Permission.REFERENCE_READ),
     NavItem("/inbox", "nav.inbox", Permission.EVENT_READ),
+    NavItem("/queue", "nav.queue", Permission.REPORT_REVIEW),
+    NavItem("/consultations", "nav.consultations", Permission.DISPATCH),
     NavItem("/map", "nav.map", Permission.EVENT_READ),
     NavItem("/dashboard", "nav.dashboard", Permission.ANALYTICS_READ),
     NavItem("/penalty-cases", "nav.penalty", Permission.PENALTY_READ),

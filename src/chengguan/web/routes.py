@@ -5,14 +5,34 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from chengguan.web import admin, citizen, command_map, dashboard, desk, home, laws, mobile, penalty
+from chengguan.web import (
+    admin,
+    citizen,
+    command_map,
+    consultations,
+    dashboard,
+    desk,
+    home,
+    laws,
+    mobile,
+    mobile_laws,
+    mobile_penalty,
+    mobile_report,
+    penalty,
+    queues,
+)
 from chengguan.web.mobile import STATIC
 
 routers = [
     home.router,
     desk.router,
+    queues.router,
+    consultations.router,
     mobile.router,
     mobile.assets,
+    mobile_report.router,
+    mobile_penalty.router,
+    mobile_laws.router,
     command_map.router,
     dashboard.router,
     citizen.router,

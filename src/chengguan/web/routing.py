@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.responses import RedirectResponse, Response
 
+from chengguan.auth.deps import REFUSED
 from chengguan.config import Settings
 from chengguan.errors import ChengguanError, Forbidden, Unauthorized
 from chengguan.web import session as web_session
@@ -94,6 +95,14 @@ def error_page(request: Request, exc: ChengguanError) -> Response:
     return render(request, "error.html", status=exc.status, code=exc.status, message=message)
 
 
+def _refusal(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Rendered):
+        return exc.response
+    if isinstance(exc, ChengguanError):
+        return error_page(request, exc)
+    return error_page(request, ChengguanError("invalid address / 网址有误", status=422))
+
+
 class WebRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         original = super().get_route_handler()
@@ -104,12 +113,11 @@ class WebRoute(APIRoute):
                 if request.method not in SAFE_METHODS:
                     await _check_csrf(request, settings)
                 response = await original(request)
-            except Rendered as exc:
-                response = exc.response
-            except ChengguanError as exc:
-                response = error_page(request, exc)
-            except RequestValidationError:
-                response = error_page(request, ChengguanError("invalid address / 网址有误", status=422))
+            except (Rendered, ChengguanError, RequestValidationError) as exc:
+                # caught inside the request's dependency stack: flag it, so that the unit of work
+                # rolls back instead of committing on the way out (auth.deps.db_session)
+                setattr(request.state, REFUSED, True)
+                response = _refusal(request, exc)
             web_session.apply_cookies(request, response, settings)
             response.headers.update(security_headers(settings))
             return response

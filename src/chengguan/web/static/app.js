@@ -1,4 +1,4 @@
-/* chengguan pages: the event map, the photo form's GPS and time, the officer view's service
+/* chengguan pages: the event map, the phone forms' GPS and time, the officer view's service
    worker and its offline queue. No inline scripts anywhere (the CSP forbids them). */
 (function () {
   "use strict";
@@ -23,11 +23,9 @@
     layers.forEach(function (layer) { layer.addTo(map); });
   }
 
-  // The photo's time and place as the phone knows them when it is taken.
-  function stampPhoto(input) {
-    var form = input.form;
-    form.elements.collected_at.value = new Date().toISOString();
-    var where = document.getElementById("photo-where");
+  // The phone's place into a form's lon/lat (and shown in its [data-where] line).
+  function locate(form) {
+    var where = form.querySelector("#photo-where, [data-where]");
     if (!navigator.geolocation) return;
     navigator.geolocation.getCurrentPosition(function (pos) {
       form.elements.lat.value = pos.coords.latitude.toFixed(6);
@@ -37,17 +35,36 @@
     { enableHighAccuracy: true, timeout: 8000, maximumAge: 30000 });
   }
 
+  // The photo's time and place as the phone knows them when it is taken.
+  function stampPhoto(input) {
+    input.form.elements.collected_at.value = new Date().toISOString();
+    locate(input.form);
+  }
+
+  // A report form's own id (its external id): new for every report, also on a page the service
+  // worker kept, so that two reports queued offline are not taken for one sent twice.
+  function freshSubmission(form) {
+    var field = form.elements.submission;
+    if (field && window.crypto && crypto.randomUUID) field.value = crypto.randomUUID();
+  }
+
   document.addEventListener("change", function (e) {
-    if (e.target && e.target.id === "photo") stampPhoto(e.target);
+    if (e.target && e.target.matches("#photo, [data-stamp]")) stampPhoto(e.target);
   });
 
-  // The service worker answers 202 when it queued an upload made offline.
+  // The service worker answers 202 when it queued a form sent offline.
   document.addEventListener("htmx:afterRequest", function (e) {
     var form = e.detail.elt;
-    if (form && form.id === "photo-form" && e.detail.xhr && e.detail.xhr.status === 202) {
-      document.getElementById("photo-status").textContent = form.getAttribute("data-queued");
+    if (form && form.hasAttribute("data-queued") && e.detail.xhr && e.detail.xhr.status === 202) {
+      form.querySelector("p.notice").textContent = form.getAttribute("data-queued");
       form.reset();
+      freshSubmission(form);
     }
+  });
+
+  document.querySelectorAll("form[data-locate]").forEach(function (form) {
+    freshSubmission(form);
+    locate(form);
   });
 
   function showNetwork(queued) {

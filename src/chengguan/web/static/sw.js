@@ -1,6 +1,6 @@
 /* The officer view's service worker (scope /m/): the shell cached for offline use, task pages
-   network-first with the last copy as fallback, and photos taken offline queued in IndexedDB and
-   sent one at a time when the network is back (one at a time: two requests refreshing the login
+   network-first with the last copy as fallback, and photos and reports made offline queued in
+   IndexedDB and sent one at a time when the network is back (one at a time: two requests refreshing the login
    at once would look like a stolen token). */
 "use strict";
 
@@ -15,7 +15,8 @@ var SHELL = [
   "/static/icons/icon-192.png",
   "/m/manifest.webmanifest"
 ];
-var UPLOAD = /^\/m\/events\/\d+\/photos$/;
+// what is queued when offline: a task's photo, a new report (上报)
+var UPLOAD = /^\/m\/(events\/\d+\/photos|report)$/;
 var DB_NAME = "cg-offline";
 var STORE = "uploads";
 
@@ -45,7 +46,7 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(uploadOrQueue(request));
   } else if (request.method === "GET" && url.pathname.indexOf("/static/") === 0) {
     event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
-  } else if (request.mode === "navigate") {
+  } else if (request.mode === "navigate" && request.method === "GET") {  // a posted form is never cached
     event.respondWith(networkFirst(request));
   }
 });
