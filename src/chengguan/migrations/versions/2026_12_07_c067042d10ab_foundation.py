@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: f6810597915a
+Revision ID: c067042d10ab
 Revises: 
-Create Date: 2026-12-07 15:39:05.989377
+Create Date: 2026-12-07 16:27:38.456142
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = 'f6810597915a'
+revision: str = 'c067042d10ab'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
