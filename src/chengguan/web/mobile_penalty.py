@@ -39,7 +39,7 @@ from chengguan.web.desk import Form, state_label
 from chengguan.web.i18n import Translator, language_of, localise_error
 from chengguan.web.mobile import photo_meta, save_photo
 from chengguan.web.pages import PageUser, needs, render
-from chengguan.web.penalty import _choices, _domain_errors, _pydantic_errors
+from chengguan.web.penalty import case_choices, domain_errors, pydantic_errors
 from chengguan.web.routing import Rendered, WebRoute, redirect
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -64,7 +64,7 @@ def _page(
     status: int = 200,
 ) -> Response:
     t = Translator(language_of(request))
-    choices = _choices(session, t, user)
+    choices = case_choices(session, t, user)
     fields = [
         forms.field_view(t, spec, (), values.get(spec.name, ""), errors.get(spec.name))
         for spec in _summary(session).fields
@@ -130,9 +130,9 @@ def decide_on_the_spot(request: Request, session: Session, user: Principal, form
 
     data, errors = None, {}
     try:
-        data = PenaltyCaseIn.model_validate(_case_input(form, user, dict(_choices(session, t, user)["causes"])))
+        data = PenaltyCaseIn.model_validate(_case_input(form, user, dict(case_choices(session, t, user)["causes"])))
     except ValidationError as exc:
-        errors = _pydantic_errors(t, exc)
+        errors = pydantic_errors(t, exc)
     photo = _photo_of(form)
     if photo is None:
         errors[PHOTO_FIELD] = t("mobile.photo_required")
@@ -142,7 +142,7 @@ def decide_on_the_spot(request: Request, session: Session, user: Principal, form
     try:
         case = cases_service.create_penalty_case(session, calendar_service.get_calendar(session), data, user)
     except ChengguanError as exc:
-        raise refused(_domain_errors(t, exc)) from exc
+        raise refused(domain_errors(t, exc)) from exc
     try:
         item = save_photo(session, settings, photo, photo_meta("penalty", case.id, form, agent))
     except ChengguanError as exc:  # not a photo, too large

@@ -112,7 +112,7 @@ def case_list(request: Request, session: DbSession, user: PageUser, offset: int 
 # -- a new case -------------------------------------------------------------------------------------
 
 
-def _choices(session: Session, t: Translator, user: Principal) -> dict[str, Any]:
+def case_choices(session: Session, t: Translator, user: Principal) -> dict[str, Any]:
     """The new-case form's options: (value, label) pairs."""
     agencies = session.scalars(
         select(Organisation).where(Organisation.kind.in_(AGENCY_KINDS), Organisation.active.is_(True))
@@ -195,7 +195,7 @@ def _form_field(field: str) -> str:
     return field.rsplit(".", 1)[-1] if field.startswith("causes.") else field.split(".", 1)[0]
 
 
-def _pydantic_errors(t: Translator, exc: ValidationError) -> dict[str, str]:
+def pydantic_errors(t: Translator, exc: ValidationError) -> dict[str, str]:
     out: dict[str, str] = {}
     for error in exc.errors():
         field = _form_field(".".join(str(p) for p in error["loc"]))
@@ -203,7 +203,7 @@ def _pydantic_errors(t: Translator, exc: ValidationError) -> dict[str, str]:
     return out
 
 
-def _domain_errors(t: Translator, exc: ChengguanError) -> dict[str, str]:
+def domain_errors(t: Translator, exc: ChengguanError) -> dict[str, str]:
     found = [FieldError(exc.field or "", exc.message), *(exc.errors or [])]
     return {_form_field(e.field): localise_error(e.message, t.lang) for e in found}
 
@@ -215,7 +215,7 @@ def _new_page(
     chosen = {int(v) for v in values.getlist("officers") if isinstance(v, str) and v.isdigit()} if values else set()
     return render(
         request, "penalty/new.html", user, status=422 if errors else 200, values=shown, chosen=chosen,
-        errors=errors, **_choices(session, Translator(language_of(request)), user),
+        errors=errors, **case_choices(session, Translator(language_of(request)), user),
     )  # fmt: skip
 
 
@@ -234,9 +234,9 @@ def create_case(request: Request, session: DbSession, user: PageUser, form: Form
         data = PenaltyCaseIn.model_validate(_case_input(form, settings.tz))
         case = cases_service.create_penalty_case(session, calendar_service.get_calendar(session), data, user)
     except ValidationError as exc:
-        raise Rendered(_new_page(request, session, user, form, _pydantic_errors(t, exc))) from exc
+        raise Rendered(_new_page(request, session, user, form, pydantic_errors(t, exc))) from exc
     except ChengguanError as exc:
-        raise Rendered(_new_page(request, session, user, form, _domain_errors(t, exc))) from exc
+        raise Rendered(_new_page(request, session, user, form, domain_errors(t, exc))) from exc
     return redirect(request, PENALTY.url(case))
 
 
