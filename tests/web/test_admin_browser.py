@@ -9,10 +9,10 @@ import json
 from playwright.sync_api import expect
 from shapely.geometry import box, mapping
 
-from tests.web.test_browser import DESK, PHONE, chromium, live_url, log_in, open_context, shot  # noqa: F401 - fixtures
+from tests.web.browser import DESK, PHONE, log_in, shot
 
 
-def test_walk_the_admin_screens(open_context, city, grid, tmp_path) -> None:  # noqa: F811
+def test_walk_the_admin_screens(open_context, city, grid, tmp_path) -> None:
     _, page, console = open_context(viewport=DESK)
     log_in(page, "admin_a")
     page.get_by_role("link", name="系统管理").first.click()

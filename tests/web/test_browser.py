@@ -8,133 +8,20 @@ Every page visited must log no JavaScript error. Screenshots of the main screens
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-import uvicorn
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from chengguan.evidence.models import EvidenceItem
-from tests.conftest import PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).parents[2] / "test-artifacts" / "ui"
-PHONE = {"width": 390, "height": 844}
-DESK = {"width": 1366, "height": 900}
-PLACE = {"latitude": 39.9302, "longitude": 116.0301}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def live_url(app, city) -> Iterator[str]:
-    """The test app served by uvicorn on a free loopback port, in this process (same database)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
-
-
-# Chromium logs every 4xx response as a console error; the refusals these tests provoke on purpose
-# (401 for a wrong password, 422 for a form shown again with its errors) are checked by status.
-NETWORK_LOG = "Failed to load resource: the server responded with a status of 4"
-
-
-class Console:
-    """JavaScript errors of every page of a context, and responses that should not happen: a
-    missing file (404) or a server error (5xx)."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def watch(self, page: Page) -> Page:
-        page.on("console", self._message)
-        page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
-        page.on("response", self._response)
-        return page
-
-    def _message(self, msg: ConsoleMessage) -> None:
-        if msg.type == "error" and not msg.text.startswith(NETWORK_LOG):
-            self.errors.append(f"{msg.location.get('url')}: {msg.text}")
-
-    def _response(self, response: Response) -> None:
-        if response.status == 404 or response.status >= 500:
-            self.errors.append(f"{response.url}: HTTP {response.status}")
-
-    def clean(self) -> None:
-        assert self.errors == [], self.errors
-
-
-@pytest.fixture
-def open_context(chromium: Browser, live_url: str) -> Iterator[Callable[..., tuple[BrowserContext, Page, Console]]]:
-    contexts: list[BrowserContext] = []
-
-    def make(**options: object) -> tuple[BrowserContext, Page, Console]:
-        context = chromium.new_context(base_url=live_url, locale="zh-CN", **options)  # type: ignore[arg-type]
-        contexts.append(context)
-        console = Console()
-        context.on("page", console.watch)
-        return context, console.watch(context.new_page()), console
-
-    yield make
-    for context in contexts:
-        context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def tab_order(page: Page, count: int) -> list[str]:
-    """The ids of the next ``count`` elements the Tab key reaches."""
-    ids = []
-    for _ in range(count):
-        page.keyboard.press("Tab")
-        ids.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
-    return ids
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state("networkidle")
+from tests.web.browser import DESK, JPEG, PHONE, PLACE, log_in, shot, tab_order
 
 
 def photos_of(platform_session, event_id: int) -> int:
     stmt = select(func.count()).select_from(EvidenceItem).where(EvidenceItem.subject_id == str(event_id))
     platform_session.expire_all()
     return int(platform_session.scalar(stmt) or 0)
-
-
-JPEG = (Path(__file__).parent / "photo.jpg").read_bytes()
 
 
 def test_login_form_labels_and_focus_order(open_context) -> None:

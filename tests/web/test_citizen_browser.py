@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.cases.conftest import spot
-from tests.web.test_browser import JPEG, PHONE, chromium, live_url, open_context, shot  # noqa: F401 - fixtures
+from tests.web.browser import JPEG, PHONE, shot
 from tests.web.test_citizen import close, event_of, sent_codes
 
 LON, LAT = spot(359)  # in 东街道, apart from every other test's spot
@@ -17,7 +17,7 @@ MOBILE = "13800138000"
 
 
 def test_a_citizen_reports_on_a_phone_tracks_it_to_closed_and_rates_it(
-    open_context,  # noqa: F811 - the fixture imported above
+    open_context,
     intake_city,
     client,
     as_user,

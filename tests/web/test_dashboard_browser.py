@@ -20,7 +20,7 @@ from chengguan.db import unit_of_work
 from chengguan.web.dashboard import CARDS
 from tests.analytics.conftest import SOURCE
 from tests.factories import SampleCity
-from tests.web.test_browser import DESK, chromium, live_url, log_in, open_context, shot  # noqa: F401 - fixtures
+from tests.web.browser import DESK, log_in, shot
 
 PERIOD = f"start=2025-06-01&end=2025-06-30&source={SOURCE}"
 MODELS = re.compile("^(seasonal_naive|poisson_regression|ets)$")
@@ -40,7 +40,7 @@ def lake_app(app, synced: Settings, city: SampleCity, tmp_path: Path) -> Iterato
     app.state.settings = original
 
 
-def test_every_card_draws_and_a_report_downloads(open_context, lake_app: Settings) -> None:  # noqa: F811
+def test_every_card_draws_and_a_report_downloads(open_context, lake_app: Settings) -> None:
     _, page, console = open_context(viewport=DESK)
     log_in(page, "analyst_a")
     page.goto(f"/dashboard?{PERIOD}")

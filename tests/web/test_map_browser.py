@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.web.test_browser import DESK, chromium, live_url, log_in, open_context, shot  # noqa: F401 - fixtures
+from tests.web.browser import DESK, log_in, shot
 
 
-def test_the_map_layers_and_an_event_card(open_context, new_event) -> None:  # noqa: F811
+def test_the_map_layers_and_an_event_card(open_context, new_event) -> None:
     new_event()
     _, page, console = open_context(viewport=DESK)
     log_in(page, "dispatcher_a")
@@ -32,7 +32,7 @@ def test_the_map_layers_and_an_event_card(open_context, new_event) -> None:  # n
     console.clean()
 
 
-def test_the_dashboard_opens_without_errors(open_context) -> None:  # noqa: F811
+def test_the_dashboard_opens_without_errors(open_context) -> None:
     _, page, console = open_context(viewport=DESK)
     log_in(page, "analyst_a")
     page.goto("/dashboard")

@@ -16,16 +16,7 @@ from sqlalchemy import func, select
 from chengguan.intake.models import Report
 from tests.factories import SampleCity
 from tests.legal.conftest import legal_loaded  # noqa: F401 - the shipped laws and causes
-from tests.web.test_browser import (  # noqa: F401 - fixtures
-    JPEG,
-    PHONE,
-    PLACE,
-    chromium,
-    live_url,
-    log_in,
-    open_context,
-    shot,
-)
+from tests.web.browser import JPEG, PHONE, PLACE, log_in, shot
 
 pytestmark = pytest.mark.usefixtures("legal_loaded", "intake_city")
 
@@ -63,7 +54,7 @@ def _penalty(page: Page, city: SampleCity, kind: str, amount: str, collected: st
 
 
 def test_report_decide_on_the_spot_and_look_up_the_law_on_a_phone(
-    open_context,  # noqa: F811 - the fixture imported above
+    open_context,
     city: SampleCity,
     platform_session,
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.legal.conftest import legal_loaded  # noqa: F401 - the shipped laws and causes
-from tests.web.test_browser import DESK, JPEG, chromium, live_url, log_in, open_context, shot  # noqa: F401 - fixtures
+from tests.web.browser import DESK, JPEG, log_in, shot
 
 pytestmark = pytest.mark.usefixtures("legal_loaded")
 BJ = ZoneInfo("Asia/Shanghai")
@@ -49,7 +49,7 @@ def _upload(page: Page, kind: str, name: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def test_an_enforcement_case_from_filing_to_the_decision_download(open_context, city) -> None:  # noqa: F811
+def test_an_enforcement_case_from_filing_to_the_decision_download(open_context, city) -> None:
     _, page, console = open_context(viewport=DESK, accept_downloads=True)
     log_in(page, "officer_a1")
     page.goto("/penalty-cases")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.web.test_browser import DESK, PHONE, chromium, live_url, log_in, open_context, shot  # noqa: F401 - fixtures
+from tests.web.browser import DESK, PHONE, log_in, shot
 from tests.web.test_queue_pages import (  # noqa: F401 - fixtures
     duplicate,
     report_of,
