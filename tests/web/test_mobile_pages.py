@@ -16,12 +16,13 @@ from chengguan.evidence.models import EvidenceItem
 from chengguan.intake.models import Attachment, Report
 from tests.cases.conftest import JPEG
 from tests.factories import SampleCity
-from tests.intake.conftest import A1_POINT
 from tests.legal.conftest import legal_loaded  # noqa: F401 - the shipped laws and causes
 from tests.web.conftest import csrf_of
 
 pytestmark = pytest.mark.usefixtures("legal_loaded", "intake_city")
 FIELD_ERROR = re.compile(r'<p class="field-error" id="([\w-]+)-error">([^<]+)</p>')
+
+HERE = (116.099, 40.023)  # in 东街道, ≥ 380 m from every spot of tests.cases.conftest.spot and the intake tests
 
 
 def errors_of(html: str) -> dict[str, str]:
@@ -55,7 +56,7 @@ def report_form(officer: TestClient, **fields: object) -> tuple[dict[str, object
     page = officer.get("/m/report").text
     submission = re.search(r'name="submission" value="([^"]+)"', page)
     assert submission
-    lon, lat = A1_POINT
+    lon, lat = HERE
     data: dict[str, object] = {
         "csrf_token": csrf_of(page),
         "submission": submission.group(1),
@@ -105,7 +106,7 @@ def test_a_report_becomes_an_event_with_its_photos_placed_and_timed(browser, pla
         )
     ).all()
     assert len(photos) == 2
-    assert {(p.lon, p.lat) for p in photos} == {A1_POINT}
+    assert {(p.lon, p.lat) for p in photos} == {HERE}
     assert all(p.collected_at.isoformat() == "2026-03-02T01:30:00+00:00" for p in photos)
     task = officer.get(f"/m/events/{report.event_id}").text
     assert set(re.findall(r"/files/evidence/(\d+)", task)) == {str(p.id) for p in photos}
@@ -151,8 +152,8 @@ def penalty_form(officer: TestClient, city: SampleCity, **fields: object) -> dic
         "amount": "50",
         "collected": "yes",
         "officers": str(city.user["officer_a2"]),
-        "lon": str(A1_POINT[0]),
-        "lat": str(A1_POINT[1]),
+        "lon": str(HERE[0]),
+        "lat": str(HERE[1]),
     }
     data.update(fields)
     return data

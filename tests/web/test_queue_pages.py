@@ -41,9 +41,11 @@ STREET_X0 = {"A1": 116.0025, "A2": 116.1025}
 
 
 def queue_spot(street: str = "A1") -> tuple[float, float]:
-    """A fresh spot ~430 m from every other, in the north half of the street (lat 40.05–40.1)."""
+    """A fresh spot ~430 m from every other, in the north half of the street (lat 40.05–40.1), on
+    rows halfway between those of ``tests.cases.conftest.spot`` (≥ 550 m from them), whose counter
+    runs on through the whole session."""
     n = next(_spots)
-    return round(STREET_X0[street] + 0.005 * (n % 19), 6), round(40.0525 + 0.008 * (n // 19), 6)
+    return round(STREET_X0[street] + 0.005 * (n % 19), 6), round(40.0525 + 0.01 * (n // 19), 6)
 
 
 @dataclass(frozen=True)
