@@ -41,11 +41,12 @@ STREET_X0 = {"A1": 116.0025, "A2": 116.1025}
 
 
 def queue_spot(street: str = "A1") -> tuple[float, float]:
-    """A fresh spot ~430 m from every other, in the north half of the street (lat 40.05–40.1), on
-    rows halfway between those of ``tests.cases.conftest.spot`` (≥ 550 m from them), whose counter
-    runs on through the whole session."""
+    """A fresh spot ~430 m from every other, in the street's northern edge (lat 40.0825, 40.0925):
+    ≥ 500 m from the rows of ``tests.cases.conftest.spot`` and north of the Open311 tests' spots
+    (lat 40.0525 up), whose E0502 events would otherwise take these reports in as repeats."""
     n = next(_spots)
-    return round(STREET_X0[street] + 0.005 * (n % 19), 6), round(40.0525 + 0.01 * (n // 19), 6)
+    assert n < 2 * 19, "the queue tests have used every spot of their two rows"
+    return round(STREET_X0[street] + 0.005 * (n % 19), 6), round(40.0825 + 0.01 * (n // 19), 6)
 
 
 @dataclass(frozen=True)
