@@ -19,7 +19,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -33,6 +32,7 @@ from chengguan.analytics.reports import Report
 from chengguan.analytics.service import scoped_area
 from chengguan.config import Settings
 from chengguan.errors import Invalid, NotFound
+from chengguan.kit.downloads import content_disposition
 
 FOLDER = "reports"
 KEY = re.compile(r"^(day|week|month|quarter|year)-(\d{4}-\d{2}-\d{2})-(\d{1,18})$")
@@ -57,8 +57,7 @@ def render(report: Report, fmt: str, settings: Settings, inline_echarts: bool = 
 
 def disposition(report: Report, fmt: str) -> str:
     """An attachment named in Chinese for the reader, with an ASCII fallback for old clients."""
-    name = f"{report.title}-{report.start}.{fmt}"
-    return f"attachment; filename=\"{key_of(report)}.{fmt}\"; filename*=UTF-8''{quote(name)}"
+    return content_disposition(f"{report.title}-{report.start}.{fmt}", f"{key_of(report)}.{fmt}")
 
 
 def generate(

@@ -6,8 +6,6 @@ agency's numbering settings are organisation data (``ORGS_WRITE``).
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -21,6 +19,7 @@ from chengguan.documents.kinds import KINDS, get_kind
 from chengguan.documents.models import DocumentAgency
 from chengguan.documents.schemas import AgencyIn, AgencyOut, DocumentOut, FieldOut, IssueIn, KindOut, PreviewIn
 from chengguan.errors import Invalid
+from chengguan.kit.downloads import content_disposition
 from chengguan.kit.paging import MAX_LIMIT, Page
 
 router = APIRouter(prefix="/api/documents", tags=["documents"])
@@ -29,11 +28,6 @@ READ = Depends(require(Permission.EVIDENCE_READ))
 WRITE = Depends(require(Permission.EVIDENCE_WRITE))
 ORGS = Depends(require(Permission.ORGS_WRITE))
 PDF = "application/pdf"
-
-
-def _disposition(filename: str, fallback: str) -> str:
-    """RFC 6266: an ASCII name for old clients, the real (Chinese) name as UTF-8 for the rest."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 @router.get("/kinds", response_model=list[KindOut], summary="The document kinds and their fields")
@@ -61,7 +55,7 @@ def preview(
     pdf = service.preview(session, settings, body.kind, org_id, body.fields)
     title = get_kind(body.kind).title
     return Response(
-        pdf, media_type=PDF, headers={"Content-Disposition": _disposition(f"{title}-样稿.pdf", "draft.pdf")}
+        pdf, media_type=PDF, headers={"Content-Disposition": content_disposition(f"{title}-样稿.pdf", "draft.pdf")}
     )
 
 
@@ -122,7 +116,7 @@ def download(
         iter(lambda: stream.read(1 << 20), b""),
         media_type=PDF,
         headers={
-            "Content-Disposition": _disposition(filename, f"document-{document.id}.pdf"),
+            "Content-Disposition": content_disposition(filename, f"document-{document.id}.pdf"),
             "X-Content-SHA256": document.sha256,
         },
         background=BackgroundTask(stream.close),

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from chengguan.db import create_engine, make_sessionmaker
-from chengguan.evidence import ledger, recompute, service, tree
+from chengguan.evidence import ledger, recompute, standing, tree
 from chengguan.evidence.models import EvidenceItem, SignedTreeHead, SigningKey
 from chengguan.evidence.verify import HASH_SIZE, TreeHead, VerificationError
 from chengguan.kit.blobstore import BlobStore
@@ -198,17 +198,11 @@ def _check_evidence(session: Session, store: BlobStore, report: AuditReport) -> 
     for item in session.scalars(select(EvidenceItem).order_by(EvidenceItem.log_index)):
         report.files += 1
         entry = ledger.get(session, item.log_index)
-        if entry.entry != _entry_bytes_with(entry, item):
+        if entry.entry != standing.entry_as_now(entry, item):
             report.fail(item.log_index, f"evidence row {item.id} differs from its log entry {item.log_index}")
         digest = _file_sha256(store, item.sha256)
         if digest != item.sha256:
             report.fail(item.log_index, f"file of evidence {item.id} ({item.filename}) hashes to {digest or 'nothing'}")
-
-
-def _entry_bytes_with(entry: ledger.LogEntry, item: EvidenceItem) -> bytes:
-    """The entry as it would read had it been written from the row as the row is now."""
-    doc = entry.document
-    return ledger.canonical({**doc, "data": service.record(item)})
 
 
 def _file_sha256(store: BlobStore, sha256: str) -> str | None:

@@ -41,6 +41,7 @@ from chengguan.evidence import standing
 from chengguan.evidence.models import EvidenceItem, EvidenceType
 from chengguan.evidence.schemas import EvidenceIn
 from chengguan.evidence.storage import blob_store
+from chengguan.kit.downloads import content_disposition
 from chengguan.legal import service as legal_service
 from chengguan.legal.models import CaseCause
 from chengguan.orgs.models import Organisation, OrgKind
@@ -358,12 +359,13 @@ def document_file(
     needs(user, Permission.PENALTY_READ)
     document: Document = documents_service.get_document(session, document_id)
     stream = documents_service.open_pdf(session, request.app.state.settings, document)
-    disposition = "attachment" if download else "inline"
     return StreamingResponse(
         iter(lambda: stream.read(1 << 20), b""),
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'{disposition}; filename="document-{document.id}.pdf"',
+            "Content-Disposition": content_disposition(
+                f"{document.number}.pdf", f"document-{document.id}.pdf", inline=not download
+            ),
             "Cache-Control": "private, max-age=3600",
         },
         background=BackgroundTask(stream.close),
