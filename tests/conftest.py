@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner, Result
 
 from chengguan import migrate
 from chengguan.app import create_app
 from chengguan.audit import platform_actor
+from chengguan.cli import app as cli_app
 from chengguan.config import Settings, get_settings
 from chengguan.db import create_engine, make_sessionmaker, unit_of_work
 from chengguan.legal import service as legal_service
@@ -25,6 +27,24 @@ from tests.factories import SampleCity, SampleGrid, build_test_city, build_test_
 
 PG_URL = os.environ.get("CHENGGUAN_TEST_DATABASE_URL")
 PASSWORD = "Passw0rd-test"
+
+
+# The fixtures through which a test reaches the database under test. On the PostgreSQL pass a test
+# that reaches none of them (pure logic, or its own SQLite file) would only repeat what the SQLite
+# pass of the same run has just checked, so it is left out of that pass.
+DATABASE_FIXTURES = frozenset({"db_url", "demo_db_url", "import_city_store"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not PG_URL:
+        return
+    on_postgres, repeats = [], []
+    for item in items:
+        reaches = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        (on_postgres if reaches else repeats).append(item)
+    if repeats:
+        config.hook.pytest_deselected(items=repeats)
+        items[:] = on_postgres
 
 
 def _reset_postgres(url: str) -> None:
@@ -122,6 +142,20 @@ def cli_store(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     monkeypatch.setenv("CHENGGUAN_DATA_DIR", str(settings.data_dir))
     get_settings.cache_clear()
     yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def fresh_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Result]]:
+    """``fresh_cli("taxonomy", "list")``: the CLI in process (Typer's runner; the installed entry
+    point itself is run by ``tests/test_cli.py``) on a new, migrated SQLite store of its own."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("CHENGGUAN_DATABASE_URL", url)
+    monkeypatch.setenv("CHENGGUAN_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(cli_app, list(args))
     get_settings.cache_clear()
 
 

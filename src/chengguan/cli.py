@@ -1,42 +1,60 @@
-"""The `chengguan` command: one sub-app per domain, calling the same services as the API."""
+"""The `chengguan` command: one sub-app per domain, calling the same services as the API.
+
+Each domain's sub-app is imported only when its command runs (``LazyCommands``): some of them
+pull in statsmodels, scikit-learn, DuckDB or the analytics lake, seconds of imports that
+`chengguan db upgrade` or `chengguan user add` should not pay on every start."""
 
 from __future__ import annotations
 
+import importlib
+
 import typer
 import uvicorn
+from typer._click.core import Command as ClickCommand  # typer vendors click: its groups take these
+from typer._click.core import Context as ClickContext
+from typer.core import TyperGroup
 
-from chengguan import migrate, worker
-from chengguan.analytics import cli as lake_cli
-from chengguan.auth import cli as auth_cli
-from chengguan.calendar import cli as calendar_cli
+from chengguan import migrate
 from chengguan.config import Settings, get_settings
-from chengguan.db import create_engine, make_sessionmaker
-from chengguan.demo import cli as demo_cli
-from chengguan.dispatch import cli as dispatch_cli
-from chengguan.dispatch import flow_cli
-from chengguan.evidence import cli as evidence_cli
-from chengguan.geo import cli as geo_cli
-from chengguan.intake import import_cli, model_cli
-from chengguan.legal import cli as legal_cli
-from chengguan.taxonomy import cli as taxonomy_cli
 
-app = typer.Typer(help="chengguan — 城市管理综合执法大数据平台", no_args_is_help=True)
+# name → the module whose ``app`` (a Typer) is that command; in the order `--help` lists them
+SUBCOMMANDS = {
+    "user": "chengguan.auth.cli",
+    "grid": "chengguan.geo.cli",
+    "legal": "chengguan.legal.cli",
+    "taxonomy": "chengguan.taxonomy.cli",
+    "responsibility": "chengguan.dispatch.cli",
+    "case": "chengguan.dispatch.flow_cli",
+    "calendar": "chengguan.calendar.cli",
+    "evidence": "chengguan.evidence.cli",
+    "model": "chengguan.intake.model_cli",
+    "lake": "chengguan.analytics.cli",
+    # `chengguan import --profile nyc311 FILE` is a single command: the sub-app registers it as its callback.
+    "import": "chengguan.intake.import_cli",
+    # `chengguan demo` is a single command: the demo sub-app registers it as its callback.
+    "demo": "chengguan.demo.cli",
+    "worker": "chengguan.worker_cli",
+}
+
+
+class LazyCommands(TyperGroup):
+    """The root group: its own commands (``db``, ``serve``, ``settings``) plus ``SUBCOMMANDS``,
+    each imported when asked for."""
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        return [*super().list_commands(ctx), *SUBCOMMANDS]
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
+        if cmd_name not in SUBCOMMANDS:
+            return super().get_command(ctx, cmd_name)
+        command = typer.main.get_group(importlib.import_module(SUBCOMMANDS[cmd_name]).app)
+        command.name = cmd_name
+        return command
+
+
+app = typer.Typer(cls=LazyCommands, help="chengguan — 城市管理综合执法大数据平台", no_args_is_help=True)
 db_app = typer.Typer(help="The operational database / 业务数据库", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(auth_cli.app, name="user")
-app.add_typer(geo_cli.app, name="grid")
-app.add_typer(legal_cli.app, name="legal")
-app.add_typer(taxonomy_cli.app, name="taxonomy")
-app.add_typer(dispatch_cli.app, name="responsibility")
-app.add_typer(flow_cli.app, name="case")
-app.add_typer(calendar_cli.app, name="calendar")
-app.add_typer(evidence_cli.app, name="evidence")
-app.add_typer(model_cli.app, name="model")
-app.add_typer(lake_cli.app, name="lake")
-# `chengguan import --profile nyc311 FILE` is a single command: the sub-app registers it as its callback.
-app.add_typer(import_cli.app, name="import")
-# `chengguan demo` is a single command: the demo sub-app registers it as its callback.
-app.add_typer(demo_cli.app, name="demo")
 
 
 @db_app.command("upgrade")
@@ -74,18 +92,6 @@ def serve(
         workers=workers or settings.workers,
         access_log=access_log,
     )
-
-
-@app.command("worker")
-def worker_command(once: bool = typer.Option(False, "--once", help="run the due jobs once and exit")) -> None:
-    """Background jobs: deadline sweeps, notifications (outbox), scheduled tree heads."""
-    settings = get_settings()
-    factory = make_sessionmaker(create_engine(settings.db_url))
-    if once:
-        for name, result in worker.run_due(factory, worker.jobs(settings)).items():
-            typer.echo(f"{name}: {result}")
-        return
-    worker.run_forever(factory, settings)
 
 
 @app.command("settings")

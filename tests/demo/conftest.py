@@ -40,11 +40,12 @@ def _set_schema(url: str, sql: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An empty migrated database for the demo alone, on the store under test (a SQLite file,
     or a schema of its own in the PostgreSQL test database): the demo loads city-wide reference
-    data that other domains' tests expect to control themselves."""
+    data that other domains' tests expect to control themselves. One for the session: the city
+    takes seconds to build, and the history's tests load their reports into the same city."""
     if PG_URL:
         _set_schema(PG_URL, f"DROP SCHEMA IF EXISTS {DEMO_SCHEMA} CASCADE; CREATE SCHEMA {DEMO_SCHEMA}")
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{DEMO_SCHEMA}"
@@ -80,7 +81,7 @@ def demo_cli(url: str, data_dir: Path) -> Iterator[Callable[..., str]]:
             get_settings.cache_clear()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_runs(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
     """`chengguan demo` run twice against ``demo_db_url``, through the real root CLI."""
     with demo_cli(demo_db_url, tmp_path_factory.mktemp("demo-data")) as run:

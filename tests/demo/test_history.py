@@ -21,7 +21,7 @@ from chengguan.demo import history
 from chengguan.demo.history_mix import CHANNEL_SHARES, DUPLICATE_SHARE
 from chengguan.intake.models import Report, ReportStatus
 from chengguan.intake.schemas import ReportIn
-from tests.demo.conftest import demo_cli
+from tests.demo.conftest import DemoRuns, demo_cli
 
 REPORTS = 12_000  # ~33 a day: enough for every pattern below to stand out of the noise
 LOCAL = dt.timezone(dt.timedelta(hours=8))
@@ -30,15 +30,15 @@ LOCAL = dt.timezone(dt.timedelta(hours=8))
 @dataclass(frozen=True)
 class HistoryRuns:
     url: str
-    first: str  # output of `chengguan demo --history REPORTS`
+    first: str  # output of `chengguan demo --history REPORTS` on the city built without history
     second: str  # the same, run again
 
 
 @pytest.fixture(scope="module")
-def runs(demo_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> HistoryRuns:
-    with demo_cli(demo_db_url, tmp_path_factory.mktemp("history-data")) as run:
+def runs(demo_runs: DemoRuns, tmp_path_factory: pytest.TempPathFactory) -> HistoryRuns:
+    with demo_cli(demo_runs.url, tmp_path_factory.mktemp("history-data")) as run:
         options = ("--history", str(REPORTS))
-        return HistoryRuns(demo_db_url, run(*options), run(*options))
+        return HistoryRuns(demo_runs.url, run(*options), run(*options))
 
 
 @pytest.fixture(scope="module")

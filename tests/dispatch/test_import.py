@@ -2,15 +2,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
 
-from chengguan import migrate
 from tests.dispatch.conftest import Categories
 from tests.factories import SampleCity
 from tests.taxonomy.conftest import upload
@@ -118,19 +114,11 @@ def test_the_list_import_refuses_wrong_types_and_writers(client: TestClient, as_
     assert res.status_code == 422 and "missing column" in res.json()["detail"]
 
 
-def test_cli_import_error_exits_2_with_the_line(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    migrate.upgrade(url)  # in process: a subprocess start costs seconds
-    store = {"CHENGGUAN_DATA_DIR": str(tmp_path), "CHENGGUAN_DATABASE_URL": url}
-    env = {**os.environ, **store}
-    cli = str(Path(sys.executable).parent / "chengguan")
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([cli, *args], capture_output=True, text=True, env=env, timeout=120)
-
+def test_cli_import_error_exits_2_with_the_line(fresh_cli, tmp_path: Path) -> None:
+    run = fresh_cli
     bad = tmp_path / "list.csv"
     bad.write_bytes(list_csv([{"序号": "1", "分类代码": "E0502", "依据": "属地", "责任单位": "NOPE"}]))
     res = run("responsibility", "import", str(bad))
-    assert res.returncode == 2 and "line 2: 责任单位" in res.stderr
+    assert res.exit_code == 2 and "line 2: 责任单位" in res.stderr
     res = run("responsibility", "resolve", "E0502")
-    assert res.returncode == 2 and "[org]" in res.stderr
+    assert res.exit_code == 2 and "[org]" in res.stderr

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from chengguan import migrate
 from chengguan.audit import platform_actor
 from chengguan.db import unit_of_work
 from chengguan.legal import service as legal_service
@@ -99,19 +95,12 @@ def test_export_then_import_is_a_round_trip(client: TestClient, as_user, seeded:
         assert service.export_csv(session) == exported
 
 
-def test_cli_refuses_a_bad_file_with_exit_code_2_and_the_line(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    migrate.upgrade(url)  # in process: a subprocess start costs seconds
-    env = {**os.environ, "CHENGGUAN_DATA_DIR": str(tmp_path), "CHENGGUAN_DATABASE_URL": url}
-    cli = str(Path(sys.executable).parent / "chengguan")
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([cli, *args], capture_output=True, text=True, env=env, timeout=120)
-
+def test_cli_refuses_a_bad_file_with_exit_code_2_and_the_line(fresh_cli, tmp_path: Path) -> None:
+    run = fresh_cli
     bad = tmp_path / "bad.csv"
     bad.write_bytes(template_csv([minor_row("部件", "01", "0101", 处置时限A="soon")]))
     res = run("taxonomy", "import", str(bad))
-    assert res.returncode == 2
+    assert res.exit_code == 2
     assert "line 2: 处置时限A" in res.stderr and "soon" in res.stderr
     good = tmp_path / "good.csv"
     good.write_bytes(template_csv([minor_row("部件", "01", "0101")]))
