@@ -19,8 +19,10 @@ from chengguan.calendar.models import CalendarDay
 from chengguan.db import unit_of_work
 from chengguan.geo.models import GridCell
 from chengguan.orgs.models import Organisation
+from chengguan.taxonomy import service as taxonomy_service
 from tests.factories import EMPTY, SampleGrid
 from tests.geo.conftest import remove_cells
+from tests.taxonomy.conftest import minor_row, template_csv
 from tests.web.conftest import csrf_of
 
 EMPTY_BOX = (116.2, 40.0, 116.4, 40.1)  # 南镇二社区, no cells
@@ -210,6 +212,32 @@ def test_time_limits_are_changed_at_city_level_only(app, browser, seeded) -> Non
     assert res.status_code == 403 and "全市共用数据仅限市级修改" in res.text
 
 
+def test_categories_are_added_by_importing_the_template_downloaded_from_the_page(app, browser, seeded) -> None:
+    city_admin, district_admin = browser("admin_city"), browser("admin_a")
+    exported = city_admin.get("/admin/taxonomy/export.csv")
+    assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
+    assert exported.text.startswith("\ufeff类型,大类代码,大类名称,小类代码,小类名称")  # BOM: Excel reads it as UTF-8
+    assert ",0101," in exported.text  # the 小类 code column, as the template writes it
+    bad = template_csv([minor_row("事件", "97", "9701", 处置时限B="soon")])
+    files = {"file": ("分类.csv", io.BytesIO(bad), "text/csv")}
+    res = post(city_admin, "/admin/taxonomy", "/admin/taxonomy/import", {}, files)
+    assert res.status_code == 422 and "第 2 行</td><td><code>处置时限B" in res.text
+    assert 'id="taxonomy-file" name="file" type="file" accept=".csv,.xlsx" required aria-invalid="true"' in res.text
+    assert "E9701" not in city_admin.get("/admin/taxonomy", params={"q": "9701"}).text  # nothing written
+    good = {"file": ("分类.csv", io.BytesIO(template_csv([minor_row("事件", "97", "9701")])), "text/csv")}
+    assert post(district_admin, "/admin/taxonomy", "/admin/taxonomy/import", {}, good).status_code == 403
+    good = {"file": ("分类.csv", io.BytesIO(template_csv([minor_row("事件", "97", "9701")])), "text/csv")}
+    res = post(city_admin, "/admin/taxonomy", "/admin/taxonomy/import", {}, good)
+    assert res.status_code == 303 and res.headers["location"].endswith("/admin/taxonomy?created=2&updated=0")
+    try:
+        listing = city_admin.get("/admin/taxonomy", params={"q": "9701"}).text
+        assert "E9701" in listing and "测试9701" in listing and "4工作时" in listing
+    finally:
+        with unit_of_work(app.state.sessionmaker, actor=platform_actor("tests")) as session:
+            for key in ("E9701", "E97"):
+                taxonomy_service.delete(session, taxonomy_service.get_by_key(session, key))
+
+
 # -- responsibility list -----------------------------------------------------------------------------
 
 
@@ -226,7 +254,7 @@ def test_a_bad_list_file_names_its_lines_and_imports_nothing(browser, seeded) ->
     files = {"file": ("list.csv", io.BytesIO(csv), "text/csv")}
     res = post(admin, "/admin/rules", "/admin/rules/import", {}, files)
     assert res.status_code == 422
-    assert "第 3 行</td><td>责任单位" in res.text and "第 3 行</td><td>依据" in res.text
+    assert "第 3 行</td><td><code>责任单位" in res.text and "第 3 行</td><td><code>依据" in res.text
     assert "第 2 行" not in res.text
 
 

@@ -1,11 +1,13 @@
 """Taxonomy and time limits: the 大类 with their 小类 and each 小类's 处置时限 per area class
-(A/B/C); a city-level administrator renames a category, changes its limits or deactivates it."""
+(A/B/C); a city-level administrator renames a category, changes its limits or deactivates it,
+or adds categories by importing the template file (downloaded from the same page)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from chengguan.auth.deps import DbSession
@@ -13,11 +15,24 @@ from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission
 from chengguan.errors import ChengguanError
 from chengguan.geo.models import AreaClass
+from chengguan.kit.downloads import content_disposition
 from chengguan.kit.paging import MAX_LIMIT
+from chengguan.kit.uploads import TABLE_SUFFIXES
 from chengguan.taxonomy import service
 from chengguan.taxonomy.models import UNIT_LABELS, Category, CategoryKind, CategoryLevel, LimitUnit
 from chengguan.taxonomy.schemas import CategoryPatch
-from chengguan.web.admin_forms import admin_page, allowed, errors_of, may, parsed, text, values_of
+from chengguan.web.admin_forms import (
+    RowError,
+    admin_page,
+    allowed,
+    errors_of,
+    may,
+    parsed,
+    row_errors,
+    text,
+    upload_of,
+    values_of,
+)
 from chengguan.web.desk import Form
 from chengguan.web.i18n import Translator, language_of
 from chengguan.web.pages import PageUser
@@ -31,17 +46,23 @@ def _kinds(t: Translator) -> list[tuple[str, str]]:
     return [(k.value, t(f"admin.taxonomy.kind.{k.value}")) for k in CategoryKind]
 
 
-@router.get("/admin/taxonomy")
-def categories(
-    request: Request, session: DbSession, user: PageUser, kind: CategoryKind | None = None, q: str = ""
+def _list_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    kind: CategoryKind | None = None,
+    q: str = "",
+    *,
+    problems: list[RowError] | None = None,
+    status: int = 200,
 ) -> Response:
-    allowed(user, WRITE)
     t = Translator(language_of(request))
     nodes, total = service.tree(session, kind=kind, q=q.strip() or None, limit=MAX_LIMIT)
     return admin_page(
         request,
         "admin/taxonomy.html",
         user,
+        status=status,
         nodes=nodes,
         total=total,
         kinds=_kinds(t),
@@ -49,7 +70,43 @@ def categories(
         area_classes=list(AreaClass),
         can_edit=may(user, WRITE, citywide=True),
         saved=request.query_params.get("saved"),
+        imported={k: request.query_params.get(k) for k in ("created", "updated")},
+        problems=problems or [],
     )
+
+
+@router.get("/admin/taxonomy")
+def categories(
+    request: Request, session: DbSession, user: PageUser, kind: CategoryKind | None = None, q: str = ""
+) -> Response:
+    allowed(user, WRITE)
+    return _list_page(request, session, user, kind, q)
+
+
+@router.get("/admin/taxonomy/export.csv")
+def export_categories(session: DbSession, user: PageUser) -> Response:
+    """Every category in the import template's columns: download, edit, import again."""
+    allowed(user, WRITE)
+    disposition = content_disposition("部件事件分类.csv", "taxonomy.csv")
+    return Response(
+        service.export_csv(session),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": disposition},
+    )
+
+
+@router.post("/admin/taxonomy/import")
+def import_categories(request: Request, session: DbSession, user: PageUser, form: Form) -> Response:
+    """The API's import (``POST /api/taxonomy/import``): new 大类/小类 and changed limits from a
+    template file, all or nothing."""
+    allowed(user, WRITE, citywide=True)
+    try:
+        data, name = upload_of(form, "file", request.app.state.settings.max_upload_mb, TABLE_SUFFIXES)
+        result = service.import_file(session, data, name)
+    except ChengguanError as exc:
+        problems = row_errors(exc, Translator(language_of(request)))
+        raise Rendered(_list_page(request, session, user, problems=problems, status=exc.status)) from exc
+    return redirect(request, f"/admin/taxonomy?created={result.created}&updated={result.updated}")
 
 
 def _current(category: Category) -> dict[str, str]:
