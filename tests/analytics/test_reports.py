@@ -60,9 +60,14 @@ class Seeded:
 
 
 def _facts(spec: lake.TableSpec, data: dict[str, list[object]], n: int) -> pa.Table:
-    """A fact table in the lake's schema: the given columns, the rest null."""
-    columns = {f.name: pa.array(data[f.name], f.type) if f.name in data else pa.nulls(n, f.type) for f in spec.schema}
+    """A fact table in the lake's schema: the given columns, the rest null, or zero where the lake
+    requires a value (the reports never read those)."""
+    columns = {f.name: pa.array(data[f.name], f.type) if f.name in data else _absent(f, n) for f in spec.schema}
     return pa.table(columns, schema=spec.schema)
+
+
+def _absent(column: pa.Field, n: int) -> pa.Array:
+    return pa.nulls(n, column.type) if column.nullable else pa.repeat(pa.scalar(0, pa.int64()), n).cast(column.type)
 
 
 def _write_months(root: Path, spec: lake.TableSpec, frame: pd.DataFrame, columns: list[str]) -> None:

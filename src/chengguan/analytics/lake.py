@@ -43,10 +43,12 @@ or attachments.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -70,7 +72,7 @@ from chengguan.kit.workcal import WEEKEND, WorkCalendar
 from chengguan.orgs.models import OrgKind, org_table
 from chengguan.taxonomy.models import Category
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: required (non-null) columns
 CHUNK = 50_000  # rows read from the database at a time
 ROW_GROUP = 256_000  # rows per Parquet row group in a merged month file
 MANIFEST = "_manifest.json"
@@ -103,26 +105,41 @@ class TableSpec:
 
     @property
     def schema(self) -> pa.Schema:
-        fields = [pa.field(c.lake_name, c.type) for c in self.columns]
-        fields += [pa.field(name, typ) for name, typ in DERIVED]
+        """The lake's columns; those the model declares NOT NULL (and what is derived from them) are
+        required in Parquet: a required column has no definition levels to decode (counts by day over
+        4 M records: 0.047 → 0.033 CPU s). A null in one makes the writer fail instead of writing a file
+        that breaks that promise."""
+        fields = [pa.field(c.lake_name, c.type, nullable=self._nullable(c.source)) for c in self.columns]
+        fields += [pa.field(name, typ, nullable=self._nullable(source)) for name, typ, source in DERIVED]
+        # looked up in a dimension after the fact: a key the dimension lacks gives a null
         if self.has("cell_id"):
             fields.append(pa.field("cell_code", pa.string()))
         if self.has("category_key"):
             fields.append(pa.field("major_key", pa.string()))
         return pa.schema(fields)
 
+    def _nullable(self, source: str | None) -> bool:
+        if source is None:
+            return True
+        return bool(self.table.c[self.time_column if source == TIME else source].nullable)
+
     def has(self, source: str) -> bool:
         return any(c.source == source for c in self.columns)
 
 
-# Derived from the business time (in the city's time zone) and the org tree, on every fact table.
-DERIVED: tuple[tuple[str, pa.DataType], ...] = (
-    ("day", pa.date32()),
-    ("hour", pa.int8()),
-    ("weekday", pa.int8()),  # ISO: Monday 1 … Sunday 7
-    ("area_path", pa.string()),
-    ("district_id", pa.int64()),
-    ("street_id", pa.int64()),
+# Derived from the business time (in the city's time zone) and the org tree, on every fact table,
+# each with the column it may be null only where that one is (None: always nullable, as an org need
+# not lie in a district or street). Every org row is in the sync's org lookup (read first, and orgs
+# are never deleted); an org created during a run fails the run at the null path, and the rerun
+# picks it up.
+TIME = "time"  # the table's business time
+DERIVED: tuple[tuple[str, pa.DataType, str | None], ...] = (
+    ("day", pa.date32(), TIME),
+    ("hour", pa.int8(), TIME),
+    ("weekday", pa.int8(), TIME),  # ISO: Monday 1 … Sunday 7
+    ("area_path", pa.string(), "org_id"),
+    ("district_id", pa.int64(), None),
+    ("street_id", pa.int64(), None),
 )
 
 I64, STR, F64, I32, BOOL = pa.int64(), pa.string(), pa.float64(), pa.int32(), pa.bool_()
@@ -305,14 +322,18 @@ def _write_atomic_bytes(path: Path, data: bytes) -> None:
 
 class _Writer:
     """A Parquet file written batch by batch, gathering ``buffer_rows`` rows per row group, and
-    flushed to disk on close (so the rename that follows publishes a complete file)."""
+    flushed to disk on close (so the rename that follows publishes a complete file).
 
-    def __init__(self, path: Path, schema: pa.Schema, buffer_rows: int = 0) -> None:
+    A staging file (``staging=True``) is read back once by the same run and discarded by any other:
+    it is neither compressed nor flushed to disk (no durability is asked of it)."""
+
+    def __init__(self, path: Path, schema: pa.Schema, buffer_rows: int = 0, staging: bool = False) -> None:
         self._file = open(path, "wb")  # noqa: SIM115 (closed in close())
-        self._writer = pq.ParquetWriter(self._file, schema, compression="zstd")
+        self._writer = pq.ParquetWriter(self._file, schema, compression="none" if staging else "zstd")
         self._buffer: list[pa.RecordBatch] = []
         self._buffered = 0
         self._buffer_rows = buffer_rows
+        self._durable = not staging
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         if batch.num_rows == 0:
@@ -334,7 +355,8 @@ class _Writer:
         self._flush()
         self._writer.close()
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._durable:
+            os.fsync(self._file.fileno())
         self._file.close()
 
     def __enter__(self) -> _Writer:
@@ -501,7 +523,16 @@ def to_arrow(spec: TableSpec, rows: Sequence[Sequence[Any]], ctx: Context) -> tu
         data["cell_code"] = ctx.cells.take(data["cell_id"], "cell_code")
     if spec.has("category_key"):
         data["major_key"] = ctx.categories.take(data["category_key"], "major_key")
-    return pa.table(data, schema=spec.schema), pc.strftime(local, format="%Y-%m")
+    return pa.table(data, schema=spec.schema), _months(local)
+
+
+def _months(local: pa.Array) -> pa.Array:
+    """Each local time's month as "2026-01": formatted once per distinct month and spread by index
+    (``strftime`` per value was a tenth of a sync's CPU time)."""
+    numbers = pc.add(pc.multiply(pc.year(local), 100), pc.month(local))
+    distinct = pc.unique(numbers)
+    names = pa.array([f"{n // 100:04d}-{n % 100:02d}" for n in distinct.to_pylist()], STR)
+    return pc.take(names, pc.index_in(numbers, value_set=distinct))
 
 
 # -- the sync ---------------------------------------------------------------------------------
@@ -551,6 +582,20 @@ def _stream(session: Session, spec: TableSpec, where: ColumnElement[bool] | None
         yield list(part)
 
 
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while rows are read and converted. Every chunk allocates hundreds of
+    thousands of row tuples, which hold no cycles but keep triggering collections that walk every live
+    object: half of a sync's CPU time (stream + to_arrow 1.9 → 0.8 CPU s per 200,000 reports)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _stage(
     session: Session, spec: TableSpec, ctx: Context, staging: Path, where: ColumnElement[bool] | None
 ) -> tuple[int, Any]:
@@ -565,7 +610,7 @@ def _stage(
             cursor = last if cursor is None else max(cursor, last)
             for month in pc.unique(months).to_pylist():
                 if month not in writers:
-                    writers[month] = _Writer(staging / f"{month}.parquet", spec.schema)
+                    writers[month] = _Writer(staging / f"{month}.parquet", spec.schema, staging=True)
                 writers[month].write(table.filter(pc.equal(months, month)))
     finally:
         for writer in writers.values():
@@ -579,7 +624,8 @@ def _sync_table(
     staging = root / STAGING / spec.name
     shutil.rmtree(staging, ignore_errors=True)  # what a stopped run left
     staging.mkdir(parents=True)
-    rows, cursor = _stage(session, spec, ctx, staging, _changed(spec, manifest.cursors.get(spec.name), settled))
+    with _cycle_collector_paused():
+        rows, cursor = _stage(session, spec, ctx, staging, _changed(spec, manifest.cursors.get(spec.name), settled))
     staged = sorted(staging.glob("*.parquet"))
     for path in staged:
         merge_month(root / spec.name / f"month={path.stem}", path, "id")
