@@ -196,6 +196,26 @@ def test_a_wrong_or_unknown_number_is_said_on_the_track_form(citizen) -> None:
     assert res.status_code == 404 and field_error(res.text, "number") == "查询编号不存在，请核对"
 
 
+def test_the_photo_sent_with_a_report_is_shown_to_who_sees_its_event_and_to_no_one_else(
+    citizen, browser, platform_session
+) -> None:
+    sent = JPEG + b"citizen"
+    tracking = report(citizen(), files=[jpeg(data=sent)], description="路边有人占道修车，油污满地")
+    event = event_of(platform_session, tracking)
+    attachment = platform_session.scalars(
+        select(Attachment).join(Report, Report.id == Attachment.report_id).where(Report.event_id == event.id)
+    ).one()
+    url = f"/files/reports/{attachment.id}"
+    officer = browser("officer_a1")  # the squad the list dispatched it to
+    for page in (f"/events/{event.id}", f"/m/events/{event.id}"):
+        assert f'<img src="{url}"' in officer.get(page).text
+    res = officer.get(url)
+    assert res.status_code == 200 and res.content == sent and res.headers["content-type"] == "image/jpeg"
+    assert browser("officer_b1").get(url).status_code == 404  # another district's
+    assert officer.get("/files/reports/999999999").status_code == 404
+    assert browser(None).get(url).status_code == 303  # not logged in: to the login page
+
+
 # -- phone verification --------------------------------------------------------------------------------
 
 

@@ -31,8 +31,12 @@ EVERYWHERE = "115.0,39.0,117.0,41.0"
 
 
 def areas_of(res) -> dict[int | None, dict]:
+    """The aggregate's columns as a row an area: {id, total, red, yellow, green, none}."""
     assert res.status_code == 200, res.text
-    return {row["id"]: row for row in res.json()["areas"]}
+    body, lights = res.json(), ("red", "yellow", "green", "none")
+    assert all(len(body[light]) == len(body["ids"]) for light in lights)
+    rows = [{"id": area, **{light: body[light][i] for light in lights}} for i, area in enumerate(body["ids"])]
+    return {row["id"]: row | {"total": sum(row[light] for light in lights)} for row in rows}
 
 
 def direct_counts(session, column: str, **equal: object) -> dict[int | None, Counter]:
@@ -124,6 +128,35 @@ def test_the_counts_pack_and_unpack_exactly() -> None:
         map_layer.unpack(top + 1, (top + 1) * weights["red"])
 
 
+def test_a_scope_holding_every_organisation_counts_without_the_scope_condition(app, city, new_event) -> None:
+    """A city-wide user's counts leave the scope's per-row condition out (it holds for every event)
+    and equal the platform's; a district's keep it, and see no more than those."""
+    new_event()
+    filters = MapFilters(source="patrol")
+
+    def counts(scope: Scope | None) -> tuple[bool, str, dict[int | None, tuple[int, ...]]]:
+        with app.state.sessionmaker() as session:
+            scoping.bind(session, platform_actor("tests"), scope)
+            sent: list[str] = []
+            engine = session.get_bind()
+            listener = lambda _c, _cur, statement, *_: sent.append(statement)  # noqa: E731
+            sa_event.listen(engine, "before_cursor_execute", listener)
+            try:
+                area = map_layer.roll_up(map_layer.cell_counts(session, filters, utcnow()), map_layer.Level.CELL)
+            finally:
+                sa_event.remove(engine, "before_cursor_execute", listener)
+            rows = dict(zip(area.ids, zip(*area.lights.values(), strict=True), strict=True))
+            return map_layer.sees_every_organisation(session), sent[-1], rows
+
+    everything, statement, whole = counts(Scope("/"))  # every path starts with "/"
+    assert everything and "org_id IN" not in statement and whole == counts(None)[2]
+    with app.state.sessionmaker() as session:
+        district = session.scalars(select(Organisation.path).where(Organisation.id == city.org["A"])).one()
+    everything, statement, part = counts(Scope(district))
+    assert not everything and "org_id IN" in statement and part
+    assert all(area in whole and sum(part[area]) <= sum(whole[area]) for area in part)
+
+
 def test_the_layer_reads_the_open_rows_index(platform_session) -> None:
     """The open-status condition is written with literals, as in the partial index's WHERE (else
     SQLite would not use it: 9 s instead of a fraction of one over 500,000 events), and on SQLite
@@ -156,7 +189,7 @@ def test_a_minute_of_counts_is_shared_within_its_scope(app, city, new_event) -> 
         with app.state.sessionmaker() as session:
             scoping.bind(session, platform_actor("tests"), scope)
             when, cells = counts.get(session, filters, at)
-            return when, sum(sum(cell.lights.values()) for cell in cells)
+            return when, sum(int(column.sum()) for column in cells.lights.values())
 
     first = counted(None, minute)
     new_event()

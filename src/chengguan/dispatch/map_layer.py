@@ -9,7 +9,9 @@ queries go through the ORM, so the user's organisation scope applies to them as 
 The aggregated layer must stay fast over hundreds of thousands of open events (issue 7: ≤ 200 ms
 over 500,000). It is one index-only scan of ``ix_events_open_map`` grouped by (cell, street,
 district), the index's leading columns, so the groups stream out without a sort; each row's light
-is evaluated once, into one packed sum; the three levels are sums of those rows in Python.
+is evaluated once, into one packed sum; the three levels are sums of those rows (numpy columns),
+and the answer goes out as columns. A city-wide user's count leaves out the scope's condition,
+which holds for every row (``sees_every_organisation``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ import enum
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus, Light
+from chengguan.cases import service as cases_service
+from chengguan.cases.models import Event, EventStatus, Light
 from chengguan.errors import ChengguanError, Invalid
+from chengguan.orgs.models import Organisation, Scope
 from chengguan.taxonomy.models import Category
 
 NO_LIGHT = "none"  # the clock does not run (final states, suspended, not yet filed)
@@ -96,16 +102,11 @@ def light_sql(now: dt.datetime) -> ColumnElement[str]:
     return light_case(now, {light: light for light in LIGHTS})
 
 
-# Rendered as literals, as in the partial index's WHERE: SQLite does not match bound parameters
-# against it and would not use ix_events_open_map.
-_OPEN = Event.status.in_(bindparam("open_states", sorted(OPEN_STATUSES), expanding=True, literal_execute=True))
-
-
-def _status_condition(status: str) -> ColumnElement[bool] | None:
+def _status_condition(session: Session, status: str) -> ColumnElement[bool] | None:
     if status == StatusFilter.ALL:
         return None
     if status == StatusFilter.OPEN:
-        return _OPEN
+        return cases_service.event_open(session)  # as ix_events_open_map's WHERE
     if status == StatusFilter.CLOSED:
         return Event.status.in_(sorted(CLOSED_STATUSES))
     return Event.status == status
@@ -128,28 +129,13 @@ def conditions(session: Session, filters: MapFilters) -> list[ColumnElement[bool
         out.append(Event.category_key.in_(_category_keys(session, filters.category)))
     if filters.source:
         out.append(Event.source == filters.source)
-    status = _status_condition(filters.status)
+    status = _status_condition(session, filters.status)
     if status is not None:
         out.append(status)
     return out
 
 
 # -- the aggregated layer ----------------------------------------------------------------------------
-
-
-@dataclass
-class AreaCount:
-    """The events of one area (a district, street or cell id; None: events outside every one)."""
-
-    area_id: int | None
-    lights: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LIGHTS, 0))
-
-    @property
-    def total(self) -> int:
-        return sum(self.lights.values())
-
-    def out(self) -> dict[str, Any]:
-        return {"id": self.area_id, "total": self.total, **self.lights}
 
 
 # One SUM carries three lights' counts of a group (green is the rest of count(*)): the CASE is
@@ -159,58 +145,85 @@ class AreaCount:
 PACK_BITS = 21
 PACKED = {Light.RED.value: 0, Light.YELLOW.value: PACK_BITS, NO_LIGHT: 2 * PACK_BITS}
 PACK_WEIGHTS: dict[str, Any] = {Light.GREEN.value: 0} | {light: 1 << shift for light, shift in PACKED.items()}
+NO_AREA = -1  # the area id of events outside every area of a level (ids are positive)
+Counts = npt.NDArray[np.int64]
 
 
-def unpack(total: int, packed: int) -> dict[str, int]:
-    if total >> PACK_BITS:
+def unpack(total: Counts | int, packed: Counts | int) -> dict[str, Any]:
+    """The counts per light of groups (arrays) or of one group (integers) from their packed sums."""
+    if np.any(np.asarray(total) >> PACK_BITS):
         raise ChengguanError("an area holds more open events than the map's counters", status=500)
     lights = {light: (packed >> shift) & ((1 << PACK_BITS) - 1) for light, shift in PACKED.items()}
     return lights | {Light.GREEN.value: total - sum(lights.values())}
 
 
 @dataclass(frozen=True)
-class CellCount:
-    """The events of one (cell, street, district) group per light: what every level sums."""
+class GroupCounts:
+    """The events of every (cell, street, district) group per light, as columns: what every level
+    sums. ``areas`` has a row a group, in AREA_COLUMNS' order (NO_AREA: none)."""
 
-    areas: tuple[int | None, int | None, int | None]  # in AREA_COLUMNS' order
-    lights: dict[str, int]
+    areas: Counts  # (groups, 3)
+    lights: dict[str, Counts]  # light → (groups,)
 
 
-def cell_counts_statement(
-    session: Session, filters: MapFilters, now: dt.datetime
-) -> Select[int | None, int | None, int | None, int, Any]:
-    where = conditions(session, filters)
-    if filters.status == StatusFilter.OPEN and session.get_bind().dialect.name == "sqlite":
-        # Without statistics (nothing runs ANALYZE) SQLite takes `status IN (…)` for a selective
-        # term, seeks the sweep's status index and reads every open row from the table: seconds
-        # over 500,000 events. likely() tells it most rows pass, and it scans the partial index.
-        where = [func.likely(term) if term is _OPEN else term for term in where]
+@dataclass(frozen=True)
+class AreaCounts:
+    """The events of one level's areas per light, as columns: area ``ids[i]`` (None: the events
+    outside every area) holds ``lights[light][i]`` events of each light. Columns, not a record an
+    area: the cell level has ten thousand areas, and the answer is built and sent as five lists."""
+
+    ids: list[int | None]
+    lights: dict[str, list[int]]
+
+    def totals(self) -> dict[str, int]:
+        return {light: sum(column) for light, column in self.lights.items()}
+
+
+def cell_counts_statement(session: Session, filters: MapFilters, now: dt.datetime) -> Select[int, int, int, int, Any]:
+    cell, street, district = (func.coalesce(column, NO_AREA) for column in AREA_COLUMNS)
     return (
-        select(*AREA_COLUMNS, func.count(), func.sum(light_case(now, PACK_WEIGHTS)))
-        .where(*where)
+        select(cell, street, district, func.count(), func.sum(light_case(now, PACK_WEIGHTS)))
+        .where(*conditions(session, filters))
         .group_by(*AREA_COLUMNS)
     )
 
 
-def cell_counts(session: Session, filters: MapFilters, now: dt.datetime) -> list[CellCount]:
+def sees_every_organisation(session: Session) -> bool:
+    """Whether the session's scope holds every organisation (a city-wide user). The scope's
+    condition on an event, ``org_id IN (subtree) OR unit_id IN (subtree)``, is then true of every
+    row (``org_id`` always names one), and is left out: over 500,000 open events it costs a probe
+    a row (60–130 ms of CPU), and without statistics SQLite plans it as a seek of every event by
+    ``org_id`` and ``unit_id`` (1.4 s of CPU; benchmarks/README.md "Command map")."""
+    scope = session.info.get("scope")
+    if not isinstance(scope, Scope) or scope.root_path is None:
+        return False  # the platform's session has no condition to leave out; no root sees nothing
+    outside = select(Organisation.id).where(~Organisation.path.startswith(scope.root_path, autoescape=True))
+    return session.execute(outside.limit(1), execution_options={"skip_scope": True}).first() is None
+
+
+def cell_counts(session: Session, filters: MapFilters, now: dt.datetime) -> GroupCounts:
     """Counts per light of each (cell, street, district) holding events, in one scan."""
-    rows = session.execute(cell_counts_statement(session, filters, now))
-    return [CellCount((cell, street, district), unpack(n, int(packed))) for cell, street, district, n, packed in rows]
+    options = {"skip_scope": True} if sees_every_organisation(session) else {}
+    rows = session.execute(cell_counts_statement(session, filters, now), execution_options=options).all()
+    # by column: numpy reads a tuple a column quickly, and a result row slowly (PostgreSQL's packed
+    # sums are Decimals; they convert exactly)
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 5
+    cell, street, district, n, packed = np.array(columns, dtype=np.int64)
+    return GroupCounts(np.stack([cell, street, district], axis=1), unpack(n, packed))
 
 
-def roll_up(cells: list[CellCount], level: Level) -> list[AreaCount]:
-    """The counts of ``level``'s areas (None: events outside every one), in id order."""
-    at = LEVEL_INDEX[level]
-    areas: dict[int | None, AreaCount] = {}
-    for cell in cells:
-        area_id = cell.areas[at]
-        area = areas.setdefault(area_id, AreaCount(area_id))
-        for light, n in cell.lights.items():
-            area.lights[light] += n
-    return sorted(areas.values(), key=lambda a: (a.area_id is None, a.area_id or 0))
+def roll_up(groups: GroupCounts, level: Level) -> AreaCounts:
+    """The counts of ``level``'s areas, in id order (the events outside every one first)."""
+    ids, area_of = np.unique(groups.areas[:, LEVEL_INDEX[level]], return_inverse=True)
+    # bincount sums in float64: exact up to 2**53 events
+    lights = {
+        light: np.bincount(area_of, weights=column, minlength=len(ids)).astype(np.int64).tolist()
+        for light, column in groups.lights.items()
+    }
+    return AreaCounts([None if i == NO_AREA else int(i) for i in ids.tolist()], lights)
 
 
-def aggregate(session: Session, filters: MapFilters, level: Level, now: dt.datetime) -> list[AreaCount]:
+def aggregate(session: Session, filters: MapFilters, level: Level, now: dt.datetime) -> AreaCounts:
     """Counts per area and light; the answer's size is the number of areas, whatever the number
     of events."""
     return roll_up(cell_counts(session, filters, now), level)
@@ -249,9 +262,9 @@ class MinuteCounts:
     The counts are as of their ``now``; pages that act on an answer do not use this."""
 
     def __init__(self, size: int = 64) -> None:
-        self._recent: Recent[Hashable, tuple[dt.datetime, list[CellCount]]] = Recent(size)
+        self._recent: Recent[Hashable, tuple[dt.datetime, GroupCounts]] = Recent(size)
 
-    def get(self, session: Session, filters: MapFilters, now: dt.datetime) -> tuple[dt.datetime, list[CellCount]]:
+    def get(self, session: Session, filters: MapFilters, now: dt.datetime) -> tuple[dt.datetime, GroupCounts]:
         # the scope is part of the key: a street's screen never reads the city's counts
         key = (session.get_bind(), session.info.get("scope"), filters, now.replace(second=0, microsecond=0))
         return self._recent.get(key, lambda: (now, cell_counts(session, filters, now)))

@@ -195,8 +195,9 @@ def aggregate(
     status: str = StatusFilter.OPEN,
     wall: bool = False,
 ) -> Response:
-    """Events per area and light: ``areas`` rows are ``{id, total, red, yellow, green, none}``;
-    ``at`` is when they were counted (the wall screen's may be up to a minute old)."""
+    """Events per area and light, as columns: ``ids`` (null: outside every area) and a list per
+    light (``red``, ``yellow``, ``green``, ``none``) of the same length; ``at`` is when they were
+    counted (the wall screen's may be up to a minute old)."""
     needs(user, Permission.EVENT_READ)
     filters = map_filters(request, start, end, category, source, status)
     if wall:
@@ -205,8 +206,7 @@ def aggregate(
         now = utcnow()
         cells = map_layer.cell_counts(session, filters, now)
     counts = map_layer.roll_up(cells, level)
-    totals = {light: sum(a.lights[light] for a in counts) for light in map_layer.LIGHTS}
-    body = {"level": level, "at": now.isoformat(), "areas": [a.out() for a in counts], "totals": totals}
+    body = {"level": level, "at": now.isoformat(), "ids": counts.ids, **counts.lights, "totals": counts.totals()}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 

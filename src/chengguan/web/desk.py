@@ -1,11 +1,15 @@
 """The case desk: the inbox by deadline and the event page (map, photos, merged reports, the
-timeline of nodes, the dispatch reason, the actions with their forms, pending approvals)."""
+timeline of nodes, the dispatch reason, the actions with their forms, pending approvals).
+
+The photos a report came with (a citizen's, a hotline's) are the report's attachments, not the
+case's evidence: the event page, the officer's task page and the clerk's queue show them beside
+the evidence, served by ``/files/reports/…``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
@@ -25,14 +29,17 @@ from chengguan.cases.flow import Action, Flow
 from chengguan.cases.models import Event
 from chengguan.db import utcnow
 from chengguan.dispatch.flow import EVENT_FLOW
-from chengguan.errors import Invalid
+from chengguan.errors import Invalid, NotFound
 from chengguan.evidence import service as evidence_service
 from chengguan.evidence.models import EvidenceItem
 from chengguan.evidence.storage import blob_store
 from chengguan.geo.models import GridCell
 from chengguan.intake import service as intake_service
+from chengguan.intake.channels import CHANNELS
+from chengguan.intake.models import Attachment, Report
 from chengguan.kit.geojson import to_geojson
 from chengguan.orgs.models import Organisation, OrgKind
+from chengguan.taxonomy.models import Category
 from chengguan.web import case_pages
 from chengguan.web.case_pages import CaseKind
 from chengguan.web.i18n import Translator, language_of
@@ -123,6 +130,35 @@ def photos_of(session: Session, event: Event) -> list[EvidenceItem]:
     return list(items)
 
 
+def report_photos(session: Session, report_ids: Iterable[int]) -> dict[int, list[Attachment]]:
+    """The photos sent with each report, by report id, oldest first (one query)."""
+    wanted = set(report_ids)
+    if not wanted:
+        return {}
+    stmt = (
+        select(Attachment)
+        .where(Attachment.report_id.in_(wanted), Attachment.content_type.startswith("image/"))
+        .order_by(Attachment.id)
+    )
+    found: dict[int, list[Attachment]] = {}
+    for attachment in session.scalars(stmt):
+        found.setdefault(attachment.report_id, []).append(attachment)
+    return found
+
+
+def reported_photos(session: Session, reports: Sequence[Report], photos: Sequence[EvidenceItem]) -> list[Attachment]:
+    """The photos the event's reports came with, each file once and none already on the case as
+    evidence (an officer's 上报 puts its photos in both places)."""
+    seen = {p.sha256 for p in photos}
+    by_report = report_photos(session, [r.id for r in reports])
+    shown = []
+    for attachment in (a for r in reports for a in by_report.get(r.id, [])):
+        if attachment.sha256 not in seen:
+            seen.add(attachment.sha256)
+            shown.append(attachment)
+    return shown
+
+
 def handling_units(session: Session, actions: Sequence[Action]) -> list[Organisation]:
     """The units an 指定派遣 may name (only read when some action asks for a unit)."""
     if not any(f.type == "org" for a in actions for f in a.fields):
@@ -152,9 +188,13 @@ def event_context(session: Session, t: Translator, event: Event, user: Principal
     flow, calendar = EVENT_FLOW.flow(session), calendar_service.get_calendar(session)
     timeline = flow_routes.timeline_out(session, EVENT_FLOW, event)
     photos = photos_of(session, event)
+    reports = intake_service.reports_of_event(session, event.id)
     light = clock.light_at(calendar, event, utcnow())
+    category = session.get(Category, event.category_id) if event.category_id else None
     return {
         "event": event,
+        "category_name": t.pick(category.name, category.name_en or category.name) if category else None,
+        "channels": {c.code: t.pick(c.name_zh, c.name_en) for c in CHANNELS.values()},
         "state": state_label(t, flow, event.status),
         "light": None if light is None else light.value,
         "final": flow.state(event.status).final,
@@ -164,7 +204,8 @@ def event_context(session: Session, t: Translator, event: Event, user: Principal
         "action_names": {key: t.pick(a.zh, a.en) for key, a in flow.actions.items()},
         "orgs": org_names(session, [event.unit_id, *(n.holder_id for n in timeline.nodes)]),
         "photos": photos,
-        "reports": intake_service.reports_of_event(session, event.id),
+        "reports": reports,
+        "reported": reported_photos(session, reports, photos),
         "forms": case_pages.action_forms(session, t, EVENTS, event, user, photos),
         "pending": case_pages.pending_view(session, t, EVENTS, flow, event, user),
         "map": map_data(session, event),
@@ -210,10 +251,35 @@ def evidence_file(request: Request, evidence_id: int, session: DbSession, user: 
     """A photo of a case, for the pages (the API's file route wants a bearer token)."""
     needs(user, Permission.EVIDENCE_READ)
     item = evidence_service.get_evidence(session, evidence_id)
-    stream = evidence_service.open_file(blob_store(request.app.state.settings), item)
+    return _file(evidence_service.open_file(blob_store(request.app.state.settings), item), item.media_type)
+
+
+def _report_visible(session: Session, report_id: int) -> bool:
+    """A report the reader sees, or one merged into an event the reader sees (a report placed in
+    a neighbour's area)."""
+    if session.scalar(select(Report.id).where(Report.id == report_id)) is not None:
+        return True
+    event_id = session.scalar(
+        select(Report.event_id).where(Report.id == report_id), execution_options={"skip_scope": True}
+    )
+    return event_id is not None and session.scalar(select(Event.id).where(Event.id == event_id)) is not None
+
+
+@router.get("/files/reports/{attachment_id}")
+def report_file(request: Request, attachment_id: int, session: DbSession, user: PageUser) -> Response:
+    """A photo sent with a report, for the pages that show the report or its event."""
+    needs(user, Permission.EVIDENCE_READ)
+    attachment = session.get(Attachment, attachment_id)
+    store = blob_store(request.app.state.settings)
+    if attachment is None or not _report_visible(session, attachment.report_id) or not store.exists(attachment.sha256):
+        raise NotFound(f"attachment {attachment_id} not found", field="attachment_id")
+    return _file(store.open(attachment.sha256), attachment.content_type)
+
+
+def _file(stream: BinaryIO, media_type: str) -> StreamingResponse:
     return StreamingResponse(
         iter(lambda: stream.read(1 << 20), b""),
-        media_type=item.media_type,
+        media_type=media_type,
         headers={"Cache-Control": "private, max-age=3600"},
         background=BackgroundTask(stream.close),
     )

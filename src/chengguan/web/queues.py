@@ -31,10 +31,10 @@ from chengguan.errors import ChengguanError
 from chengguan.intake import api as intake_api
 from chengguan.intake import service as intake_service
 from chengguan.intake.channels import CHANNELS
-from chengguan.intake.models import PendingReason, Report
+from chengguan.intake.models import Attachment, PendingReason, Report
 from chengguan.intake.schemas import DuplicateOut
 from chengguan.orgs.models import Organisation
-from chengguan.web.desk import Form
+from chengguan.web.desk import Form, report_photos
 from chengguan.web.forms import FIELD_PREFIX
 from chengguan.web.i18n import Translator, language_of, localise_error
 from chengguan.web.pages import PageUser, needs, render
@@ -122,6 +122,7 @@ class QueueItem:
     candidates: list[Candidate]
     map: dict[str, Any]
     needs_place: bool
+    photos: Sequence[Attachment]  # sent with the report
     values: Mapping[str, str] = field(default_factory=dict)  # a refused form's input, shown again
     refusal: FormRefusal | None = None
     failed: str | None = None  # the decision whose form was refused: it opens
@@ -182,6 +183,7 @@ def _item(
     book: RuleBook,
     report: Report,
     suggested: Suggested,
+    photos: Sequence[Attachment],
     **shown: Any,
 ) -> QueueItem:
     suggestions, events = suggested
@@ -204,6 +206,7 @@ def _item(
         candidates=candidates,
         map=_map(session, report, candidates, events),
         needs_place=report.lon is None or report.lat is None,
+        photos=photos,
         **shown,
     )
 
@@ -224,7 +227,8 @@ def _suggested(session: Session, reports: Sequence[Report]) -> Suggested:
 
 def queue_items(session: Session, t: Translator, reports: Sequence[Report]) -> list[QueueItem]:
     book, suggested = rulebook(session), _suggested(session, reports)
-    return [_item(session, t, book, r, suggested) for r in reports]
+    photos = report_photos(session, [r.id for r in reports])
+    return [_item(session, t, book, r, suggested, photos.get(r.id, [])) for r in reports]
 
 
 def subcategories(book: RuleBook) -> list[tuple[str, str]]:
@@ -320,7 +324,8 @@ def decide(request: Request, report_id: int, session: DbSession, user: PageUser,
         outcome = intake_api.decide(report_id, body, session, request.app.state.settings, user)
     except (ChengguanError, ValidationError) as exc:
         t = Translator(language_of(request))
-        item = _item(session, t, rulebook(session), report, _suggested(session, [report]), values=typed)
+        photos = report_photos(session, [report.id]).get(report.id, [])
+        item = _item(session, t, rulebook(session), report, _suggested(session, [report]), photos, values=typed)
         refusal = form_refusal(exc, t, _fields_shown(item), QUEUE_ALIASES)
         item = replace(item, refusal=refusal, failed=action)
         if is_htmx(request):

@@ -101,10 +101,22 @@
     return L.divIcon({ html: span, className: "map-count-icon", iconSize: null });
   }
 
+  // The answer is columns (ids, and a count per light for each): one row of them.
+  function rowAt(answer, i) {
+    var row = { total: 0 };
+    ["red", "yellow", "green", "none"].forEach(function (light) {
+      row[light] = answer[light][i];
+      row.total += row[light];
+    });
+    return row;
+  }
+
   function drawAggregate(answer) {
-    var max = answer.areas.reduce(function (m, row) { return Math.max(m, row.total); }, 1);
-    answer.areas.forEach(function (row) {
-      var feature = features[answer.level][row.id];
+    var rows = answer.ids.map(function (id, i) { return rowAt(answer, i); });
+    var max = rows.reduce(function (m, row) { return Math.max(m, row.total); }, 1);
+    answer.ids.forEach(function (id, i) {
+      var row = rows[i];
+      var feature = features[answer.level][id];
       if (!feature) return;  // events outside every area of this level (or outside the view's scope)
       var colour = COLOURS[worst(row)];
       var area = L.geoJSON(feature, {

@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: c067042d10ab
+Revision ID: eff63ec03519
 Revises: 
-Create Date: 2026-12-07 16:27:38.456142
+Create Date: 2026-12-07 18:53:18.648935
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = 'c067042d10ab'
+revision: str = 'eff63ec03519'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -673,7 +673,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_events_bucket_status_reported', ['bucket', 'status', 'last_reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_cell_id'), ['cell_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_first_reported_at'), ['first_reported_at'], unique=False)
+        batch_op.create_index('ix_events_open_holder', ['holder_id', 'deadline_at', 'org_id', 'unit_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"))
         batch_op.create_index('ix_events_open_map', ['cell_id', 'street_id', 'district_id', 'deadline_at', 'yellow_at', 'light', 'org_id', 'unit_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"))
+        batch_op.create_index('ix_events_open_unheld', ['unit_id', 'deadline_at', 'org_id', 'holder_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"))
         batch_op.create_index(batch_op.f('ix_events_org_id'), ['org_id'], unique=False)
         batch_op.create_index('ix_events_status_light_deadline', ['status', 'light', 'deadline_at'], unique=False)
         batch_op.create_index('ix_events_unit_status_deadline', ['unit_id', 'status', 'deadline_at'], unique=False)
@@ -1083,7 +1085,9 @@ def downgrade() -> None:
         batch_op.drop_index('ix_events_unit_status_deadline')
         batch_op.drop_index('ix_events_status_light_deadline')
         batch_op.drop_index(batch_op.f('ix_events_org_id'))
+        batch_op.drop_index('ix_events_open_unheld', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"))
         batch_op.drop_index('ix_events_open_map', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"))
+        batch_op.drop_index('ix_events_open_holder', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"))
         batch_op.drop_index(batch_op.f('ix_events_first_reported_at'))
         batch_op.drop_index(batch_op.f('ix_events_cell_id'))
         batch_op.drop_index('ix_events_bucket_status_reported')
