@@ -22,7 +22,7 @@ from chengguan.analytics import lake, report_store
 from chengguan.audit import platform_actor
 from chengguan.cases import sweep
 from chengguan.config import Settings
-from chengguan.db import Base, UTCDateTime, unit_of_work, utcnow
+from chengguan.db import Base, UTCDateTime, refresh_statistics, unit_of_work, utcnow
 from chengguan.dispatch.flow import CLOSED
 from chengguan.evidence import sth
 from chengguan.intake import notify
@@ -59,6 +59,7 @@ def jobs(settings: Settings) -> list[Spec]:
         Spec("lake_sync", dt.timedelta(seconds=settings.lake_sync_interval_s), lambda s, now: lake.sync(s, settings)),
         # hourly: a period's reports are made once the lake has been synced past its end
         Spec("analysis_reports", dt.timedelta(hours=1), lambda s, now: report_store.generate_due(settings, now)),
+        Spec("planner_statistics", dt.timedelta(hours=1), lambda s, now: refresh_statistics(s)),
     ]
 
 

@@ -55,3 +55,4 @@ def test_the_worker_runs_its_due_jobs_once() -> None:
     )
     assert re.search(r"^lake_sync: \{", out.output, re.M), out.output
     assert re.search(r"^tree_head: ", out.output, re.M), out.output
+    assert re.search(r"^planner_statistics: '(optimized|autovacuum)'$", out.output, re.M), out.output

@@ -299,6 +299,49 @@ def test_decide_many_decides_as_one_by_one(batch):
     assert {a for a, _ in expected} == set(Action)
 
 
+@pytest.mark.parametrize("seed", [5, 6])
+def test_decide_many_decides_as_one_by_one_when_reports_are_spread(seed):
+    """Reports hundreds of metres apart: many meet nothing and open an event without a look
+    (the batch's fast path), the rest must still see the events the batch opened before them."""
+    rng = random.Random(seed)
+    stream = [
+        q._replace(lon=LON + east(rng.gauss(0, 500)), lat=LAT + rng.gauss(0, 500) / M_PER_DEGREE)
+        for q in random_stream(seed, 600)
+    ]
+    one, many = DedupIndex(CONFIG), DedupIndex(CONFIG)
+    ids = itertools.count(1)
+    expected = []
+    for q in stream:
+        decision = one.decide(q)
+        expected.append(summary(decision))
+        apply(one, q, decision, ids)
+    got = [
+        summary(d)
+        for start in range(0, 600, 200)
+        for d in many.decide_many(stream[start : start + 200], itertools.count(len(many) + 1))
+    ]
+    assert got == expected
+    assert sum(a is Action.NEW and not scores for a, scores in expected) > 150
+    assert {a for a, _ in expected} == set(Action)
+
+
+def test_decide_many_sees_an_event_an_earlier_report_of_the_batch_stretched_into_reach():
+    """j merges into r (190 m east of it) and so stretches r's span into the window of i (190 m
+    further east), whose radius reaches r's bucket but not j's: i must still see r."""
+    offset = next(
+        m
+        for m in range(0, 200, 5)
+        if bucket(LON + east(m), LAT, 200) not in neighbour_buckets(LON + east(m + 380), LAT, 200, 200)
+    )
+    r = event(1, text="西门外有人摆摊卖烤红薯", metres=offset + 190, at=T0 - 90 * HOUR, last_at=T0 - 80 * HOUR)
+    j = query("西门外有人摆摊卖烤红薯", metres=offset, at=T0 - 79 * HOUR)
+    i = query("西门外有人摆摊卖烤红薯", metres=offset + 380, at=T0 - 7.5 * HOUR)
+    assert decide(i, [r], CONFIG).scores == ()  # out of i's window before j's merge
+    merge, seen = DedupIndex(CONFIG, [r]).decide_many([j, i], itertools.count(-1, -1))
+    assert merge.action is Action.MERGE and merge.target is not None and merge.target.event_id == 1
+    assert seen.action is Action.NEW and seen.best is not None and seen.best.candidate.event_id == 1
+
+
 def test_merge_stretches_the_events_span_and_needs_a_known_event():
     index = DedupIndex(CONFIG, [event(7, at=T0 - 100 * HOUR)])
     late = query(at=T0 + 10 * HOUR)

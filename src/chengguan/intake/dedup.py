@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import math
 import re
 import sys
@@ -143,6 +144,7 @@ def half_box(lat: float, radius_m: float) -> tuple[float, float]:
     return dlat, dlat / math.cos(math.radians(min(abs(lat) + dlat, 89.0)))
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a city spans a few hundred rows; the bulk path asks per point
 def _column_scale(row: int, size_m: float) -> float:
     """Columns per degree of longitude in a row: buckets keep their width on the ground."""
     centre = (row + 0.5) * size_m / M_PER_DEGREE
@@ -448,13 +450,13 @@ class DedupIndex:
         _require_aware(event.at, "at")
         _require_aware(event.last_at, "last_at")
         first, last = event.at.timestamp(), event.last_at.timestamp()
-        self._append(event.event_id, event.category_key, event.lon, event.lat, first, last, event.text)
+        key = bucket(event.lon, event.lat, self.config.bucket_m)
+        self._append(event.event_id, event.category_key, event.lon, event.lat, first, last, event.text, key)
 
     def _append(
-        self, event_id: int, category_key: str, lon: float, lat: float, first: float, last: float, text: str
+        self, event_id: int, category_key: str, lon: float, lat: float, first: float, last: float, text: str, key: int
     ) -> int:
         row = len(self._ids)
-        key = bucket(lon, lat, self.config.bucket_m)
         major = major_key(category_key)
         code = self._categories.setdefault(category_key, len(self._categories))
         self._ids.append(event_id)
@@ -507,18 +509,23 @@ class DedupIndex:
             since = np.concatenate([np.arange(main.rows, len(self)), stale])
             texts = np.concatenate([np.array(self._text[main.rows :], dtype=object), main.texts_of(stale)])
             copies.append((_Sorted(self, since, texts), np.zeros(0, np.int64)))
-        found = _Found(self, copies, queries)
+        own = [bucket(q.lon, q.lat, self.config.bucket_m) for q in queries]
+        found = _Found(self, copies, queries, own)
         start = len(self)
         changed: set[int] = set()  # rows this batch stretched: the copies hold their old span
         mine: dict[str, dict[int, list[int]]] = {}  # rows this batch added or stretched, by 大类 and bucket
+        alone = Decision(Action.NEW, (), self.config)  # what a report with nothing to compare says
         decisions = []
         for i, query in enumerate(queries):
-            scored = found.best(i, self.config.max_suggestions, changed)
-            near = mine.get(found.majors[i])
-            rows = [r for key in found.neighbours(i) for r in near.get(key, ())] if near else []
-            if rows:
-                scored += self._eligible(_Probe(query, self.config), rows)
-            decision = self._decision(scored)
+            if found.alone[i]:
+                decision = alone
+            else:
+                scored = found.best(i, self.config.max_suggestions, changed)
+                near = mine.get(found.majors[i])
+                rows = [r for key in found.neighbours(i) for r in near.get(key, ())] if near else []
+                if rows:
+                    scored += self._eligible(_Probe(query, self.config), rows)
+                decision = self._decision(scored) if scored else alone
             decisions.append(decision)
             if decision.action is Action.MERGE:
                 row = min(scored, key=self._order)[1]
@@ -528,7 +535,9 @@ class DedupIndex:
                     self._note(mine, row)
             elif decision.action is Action.NEW:
                 stamp = found.stamps[i]
-                row = self._append(next(new_ids), query.category_key, query.lon, query.lat, stamp, stamp, query.text)
+                row = self._append(
+                    next(new_ids), query.category_key, query.lon, query.lat, stamp, stamp, query.text, own[i]
+                )
                 self._note(mine, row)
         return decisions
 
@@ -664,9 +673,18 @@ class _Sorted:
 
 class _Found:
     """Every eligible (report, event) pair of a batch in the sorted copies, scored with numpy as
-    :meth:`_Probe.parts` scores one pair; each report's pairs best first."""
+    :meth:`_Probe.parts` scores one pair; each report's pairs best first. And which reports are
+    ``alone``: with no eligible pair, and no event near them that the batch may add or stretch
+    before them, so that they open a new event without a look at anything (``own``: the
+    reports' buckets)."""
 
-    def __init__(self, index: DedupIndex, copies: Sequence[tuple[_Sorted, IntArray]], queries: Sequence[Query]) -> None:
+    def __init__(
+        self,
+        index: DedupIndex,
+        copies: Sequence[tuple[_Sorted, IntArray]],
+        queries: Sequence[Query],
+        own: Sequence[int],
+    ) -> None:
         config = index.config
         q = _QueryColumns(queries, config, index._majors)
         key_q, keys = _neighbour_keys(q, config.bucket_m)
@@ -675,7 +693,9 @@ class _Found:
         self.stamps = q.stamp.tolist()
         self.majors = q.major_keys
         pairs = [_Pairs(q, key_q, keys, events, left_out) for events, left_out in copies]
-        pair_q, row, ids, category = (_joined(pairs, name) for name in ("query", "row", "ids", "category"))
+        pair_q, row, ids, category, cell = (
+            _joined(pairs, name) for name in ("query", "row", "ids", "category", "cell")
+        )
         lon, lat, first, last, length, text = (
             _joined(pairs, name) for name in ("lon", "lat", "first", "last", "length", "text")
         )
@@ -685,6 +705,7 @@ class _Found:
         gap = np.maximum(np.maximum(first - stamp, stamp - last), 0.0)
         keep = (metres <= radius) & (gap <= window)
         pair_q, row, ids, category, length, text = (c[keep] for c in (pair_q, row, ids, category, length, text))
+        self.alone = _alone(q, key_q, keys, np.array(own, dtype=np.int64), pair_q, cell[keep])
         metres, gap, window, radius = metres[keep], gap[keep], window[keep], radius[keep]
         query_category = np.array([index._categories.get(x.category_key, -1) for x in queries], dtype=np.int64)
         same = category == query_category[pair_q]
@@ -758,7 +779,7 @@ class _Pairs:
     the report's 大类 in the buckets its radius reaches whose last report is on a day at or after
     the window's start, except the rows ``left_out`` (sorted)."""
 
-    __slots__ = ("category", "first", "ids", "last", "lat", "length", "lon", "query", "row", "text")
+    __slots__ = ("category", "cell", "first", "ids", "last", "lat", "length", "lon", "query", "row", "text")
 
     def __init__(self, q: _QueryColumns, qj: IntArray, buckets: IntArray, events: _Sorted, left_out: IntArray) -> None:
         self.query, at = _pairs(q, qj, buckets, events)
@@ -773,6 +794,24 @@ class _Pairs:
             events.text[at],
         )
         self.lon, self.lat, self.first, self.last = events.lon[at], events.lat[at], events.first[at], events.last[at]
+        self.cell = events.cells[events.code[at] >> _DAY_BITS]  # bucket × 256 + 大类 code
+
+
+def _alone(
+    q: _QueryColumns, key_q: IntArray, keys: IntArray, own: IntArray, pair_q: IntArray, pair_cell: IntArray
+) -> list[bool]:
+    """Reports with no eligible pair (``pair_q``) and no cell (bucket and 大类) in reach that
+    holds an event the batch may change before them: an event a report of the batch opens (in an
+    earlier report's cell) or merges into (one of the eligible pairs' cells, ``pair_cell``).
+    Reports of a 大类 the index has not seen share a code, which only makes fewer of them alone."""
+    reach = keys * _MAJOR_SLOTS + q.major[key_q]  # (report key_q's) cells in reach
+    cells, first = np.unique(own * _MAJOR_SLOTS + q.major, return_index=True)  # the batch's first report in each
+    at = np.minimum(np.searchsorted(cells, reach), len(cells) - 1)
+    met = ((cells[at] == reach) & (first[at] < key_q)) | np.isin(reach, pair_cell)
+    busy = np.zeros(len(own), dtype=bool)
+    busy[key_q[met]] = True
+    busy[pair_q] = True
+    return (~busy).tolist()
 
 
 def _joined(pairs: Sequence[_Pairs], name: str) -> NDArray[Any]:

@@ -29,7 +29,7 @@ from chengguan.db import bulk_insert, bulk_insert_columns, utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
 from chengguan.dispatch.flow import dispatches_on_arrival
 from chengguan.dispatch.models import Consultation
-from chengguan.dispatch.planning import DispatchPlan, plan
+from chengguan.dispatch.planning import DispatchPlan, Planner
 from chengguan.dispatch.resolver import RuleBook, rulebook
 from chengguan.errors import FieldError, Invalid
 from chengguan.geo import gazetteer_service
@@ -41,7 +41,6 @@ from chengguan.intake.places import Place, PlaceBook, place_book
 from chengguan.intake.schemas import ReportIn
 from chengguan.kit.coords import CRS, convert
 from chengguan.kit.gcpause import gc_paused
-from chengguan.kit.workcal import WorkCalendar
 
 # An address match below this confidence is kept as a hint for the clerk, not used to place.
 ADDRESS_CONFIDENCE = 0.6
@@ -112,7 +111,7 @@ class Context:
 
     places: PlaceBook
     book: RuleBook
-    calendar: WorkCalendar
+    planner: Planner  # the book's and the calendar's: a run plans each (category, place) once
     classifier: Classifier | None
     dedup: dedup.DedupConfig
     auto_dispatch: bool
@@ -144,7 +143,7 @@ def context(
     return Context(
         places,
         book,
-        calendar_service.get_calendar(session),
+        Planner(book, calendar_service.get_calendar(session)),
         classifier,
         dedup_config or dedup.DedupConfig(),
         auto_dispatch and dispatches_on_arrival(session),
@@ -305,7 +304,7 @@ def _coordinates(items: list[Item]) -> None:
 
 def _floats(values: Iterable[float | None]) -> list[float]:
     """Coordinates of items already known to have them."""
-    return [cast(float, v) for v in values]
+    return cast(list[float], list(values))  # one cast: a call per value cost as much as the list
 
 
 def _addresses(session: Session, ctx: Context, items: list[Item]) -> None:
@@ -461,9 +460,10 @@ def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_New
     if not deciding:
         return []
     index = _index(session, ctx, deciding)
+    # placed and classified, so no None: ``_make`` spares a cast call per field
     queries = [
-        dedup.Query(cast(str, it.category_key), cast(float, it.lon), cast(float, it.lat), it.submitted_at, text)
-        for it, text in zip(deciding, (dedup.normalise(it.text) for it in deciding), strict=True)
+        dedup.Query._make((it.category_key, it.lon, it.lat, it.submitted_at, dedup.normalise(it.text)))
+        for it in deciding
     ]
     # New events get temporary negative ids: the index numbers its own -1, -2, … (so merges and
     # suggestions name them); a merge turned new (below) takes one from far below those.
@@ -530,9 +530,7 @@ def _dispatch_plans(ctx: Context, created: list[_NewEvent]) -> None:
     for new in created:
         it = new.first
         assert it.place is not None and it.category_key is not None
-        it.plan = plan(
-            ctx.book,
-            ctx.calendar,
+        it.plan = ctx.planner.plan(
             it.category_key,
             it.place.chain,
             it.received_at,
