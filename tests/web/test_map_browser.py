@@ -18,7 +18,7 @@ def test_the_map_layers_and_an_event_card(open_context, new_event) -> None:
     shot(page, "30-map-areas")
     page.get_by_label("单个事件").check()
     expect(page.locator("#command-map")).to_have_attribute("data-layer", "events")
-    marker = page.locator("path.event-marker").first
+    marker = page.locator("path.event-marker").last  # drawn last, on top: no other marker covers it
     expect(marker).to_be_visible()
     marker.click()
     link = page.locator("#map-card .event-card a.button")
