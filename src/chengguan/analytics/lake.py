@@ -375,19 +375,30 @@ def write_table_file(directory: Path, table: pa.Table) -> None:
     os.replace(tmp, directory / DATA_FILE)
 
 
+# A month's rows are kept in cell order: the 三高 queries group by cell, and runs of one cell keep
+# the aggregation's hash table hot (6 months, 10 M rows: counts by cell 0.17 → 0.08–0.11 CPU s,
+# the 小类 × cell × hour cube 2.5–2.8 → 1.7) and compress better (files 13 % smaller).
+CLUSTER = "cell_id"
+
+
 def merge_month(month_dir: Path, staged: Path, key: str) -> None:
-    """Upsert the staged rows into the month's file: old rows whose key was re-exported are dropped."""
+    """Upsert the staged rows into the month's file: old rows whose key was re-exported are dropped;
+    the month is written in ``CLUSTER`` order (then by ``key``) where its table has that column."""
     month_dir.mkdir(parents=True, exist_ok=True)
     target = month_dir / DATA_FILE
     staged_file = pq.ParquetFile(staged)
     keys = pq.read_table(staged, columns=[key]).column(key).combine_chunks()
+    batches: list[pa.RecordBatch] = []
+    if target.exists():
+        for batch in pq.ParquetFile(target).iter_batches(batch_size=ROW_GROUP):
+            batches.append(batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=keys))))
+    batches += staged_file.iter_batches(batch_size=ROW_GROUP)
+    month = pa.Table.from_batches(batches, staged_file.schema_arrow)
+    if CLUSTER in month.column_names:
+        month = month.sort_by([(CLUSTER, "ascending"), (key, "ascending")])
     tmp = month_dir / f".{DATA_FILE}.tmp"
     with _Writer(tmp, staged_file.schema_arrow, ROW_GROUP) as out:
-        if target.exists():
-            for batch in pq.ParquetFile(target).iter_batches(batch_size=ROW_GROUP):
-                out.write(batch.filter(pc.invert(pc.is_in(batch.column(key), value_set=keys))))
-        for batch in staged_file.iter_batches(batch_size=ROW_GROUP):
-            out.write(batch)
+        out.write(month)
     os.replace(tmp, target)
 
 
