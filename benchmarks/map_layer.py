@@ -29,12 +29,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, event, insert, select, text
+from sqlalchemy import delete, insert, select, text
 
 import chengguan.schema  # noqa: F401 - every table, for the foreign keys of the bulk inserts
 from chengguan.app import create_app
@@ -43,7 +42,7 @@ from chengguan.auth import scoping
 from chengguan.auth.models import User
 from chengguan.cases.models import Event
 from chengguan.config import Settings
-from chengguan.db import unit_of_work, utcnow
+from chengguan.db import sqlite_plan, statements_sent, unit_of_work, utcnow
 from chengguan.dispatch import map_layer
 from chengguan.dispatch.map_layer import Level, MapFilters
 from chengguan.geo.models import GridCell
@@ -110,21 +109,11 @@ def insert_cost(factory, now: dt.datetime, n: int = 50_000) -> tuple[float, floa
 
 def plan(factory, scope: Scope | None) -> str:
     """SQLite's plan for the aggregate's statement as it is sent (after the scoping listener)."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
     with factory() as session:
         scoping.bind(session, platform_actor("bench"), scope)
-        engine = session.get_bind()
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with statements_sent(session.get_bind()) as sent:
             map_layer.cell_counts(session, MapFilters(), utcnow())
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-        cursor = session.connection().connection.driver_connection.cursor()
-        return " | ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + sent[-1][0], sent[-1][1]))
+        return sqlite_plan(session, *sent[-1])
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float, float]:

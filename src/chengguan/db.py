@@ -140,6 +140,30 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
+def statements_sent(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The (statement, parameters) pairs ``engine`` sends while the block runs, as sent (after the
+    scoping listener): what a check of a query's plan needs."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+def sqlite_plan(session: Session, statement: str, parameters: Any) -> str:
+    """SQLite's ``EXPLAIN QUERY PLAN`` of a sent statement, its steps joined by " | "."""
+    driver = session.connection().connection.driver_connection
+    assert driver is not None  # a checked-out connection has its driver's
+    cursor = driver.cursor()
+    return " | ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+
+
+@contextmanager
 def unit_of_work(factory: sessionmaker[Session], **info: Any) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error. ``info`` (e.g. the actor)
     is attached to the session for the audit and scoping listeners."""

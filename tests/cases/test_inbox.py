@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from chengguan.audit import platform_actor
 from chengguan.auth import scoping
 from chengguan.cases import service as cases_service
 from chengguan.cases.models import OPEN_STATUSES, Event
-from chengguan.db import utcnow
+from chengguan.db import sqlite_plan, statements_sent, utcnow
 from chengguan.orgs.models import Organisation, Scope
 from tests.factories import SampleCity
 
@@ -79,20 +78,11 @@ def test_both_parts_of_the_inbox_read_their_partial_indexes(app, city: SampleCit
         path = session.scalar(select(Organisation.path).where(Organisation.id == city.org["A"]))
         scoping.bind(session, platform_actor("tests"), Scope(path))
         engine = session.get_bind()
-        sent: list[tuple[str, object]] = []
-
-        def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-            sent.append((statement, parameters))
-
-        sa_event.listen(engine, "before_cursor_execute", capture)
-        try:
+        with statements_sent(engine) as sent:
             cases_service.inbox(session, path, limit=5)
-        finally:
-            sa_event.remove(engine, "before_cursor_execute", capture)
-        count, _ = sent[0]
+        count, parameters = sent[0]
         assert "'dispatched'" in count  # the open states as literals, as in the indexes' WHERE
         if engine.dialect.name == "sqlite":
-            cursor = session.connection().connection.driver_connection.cursor()
-            plan = " | ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + count, sent[0][1]))
+            plan = sqlite_plan(session, count, parameters)
             assert "COVERING INDEX ix_events_open_holder" in plan, plan
             assert "COVERING INDEX ix_events_open_unheld" in plan, plan

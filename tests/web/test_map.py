@@ -18,7 +18,7 @@ from chengguan.auth import scoping
 from chengguan.calendar import service as calendar_service
 from chengguan.cases import clock
 from chengguan.cases.models import OPEN_ROWS, OPEN_STATUSES, Event
-from chengguan.db import utcnow
+from chengguan.db import sqlite_plan, statements_sent, utcnow
 from chengguan.dispatch import map_layer
 from chengguan.dispatch.map_layer import MapFilters
 from chengguan.errors import ChengguanError
@@ -162,21 +162,12 @@ def test_the_layer_reads_the_open_rows_index(platform_session) -> None:
     SQLite would not use it: 9 s instead of a fraction of one over 500,000 events), and on SQLite
     the aggregate is an index-only scan with no sort for its GROUP BY."""
     engine = platform_session.get_bind()
-    sent: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
-    sa_event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with statements_sent(engine) as sent:
         map_layer.cell_counts(platform_session, MapFilters(), utcnow())
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", capture)
     statement, parameters = sent[-1]
     assert OPEN_ROWS.removeprefix("status ") in statement
     if engine.dialect.name == "sqlite":
-        cursor = platform_session.connection().connection.driver_connection.cursor()
-        plan = " | ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+        plan = sqlite_plan(platform_session, statement, parameters)
         assert "COVERING INDEX ix_events_open_map" in plan and "TEMP B-TREE" not in plan, plan
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chengguan.dispatch.resolver import MEMO_LIMIT, Resolution, RuleBook
+from chengguan.dispatch.resolver import Resolution, RuleBook, memoised
 from chengguan.kit.workcal import WorkCalendar
 from chengguan.taxonomy.models import UNIT_LABELS, LimitUnit
 
@@ -60,11 +60,7 @@ class Planner:
         area_class: str | None = None,
     ) -> DispatchPlan:
         key = (category_key, tuple(area_chain), cell_code, area_class)
-        terms = self._terms.get(key)
-        if terms is None:
-            if len(self._terms) >= MEMO_LIMIT:
-                self._terms.clear()
-            terms = self._terms[key] = _terms(self.book, category_key, area_chain, cell_code, area_class)
+        terms = memoised(self._terms, key, lambda: _terms(self.book, category_key, area_chain, cell_code, area_class))
         deadline = self.calendar.deadline(start, *terms.limit) if terms.limit else None
         return DispatchPlan(terms.resolution, terms.unit_id, deadline, terms.label, terms.reason)
 

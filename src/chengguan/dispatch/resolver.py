@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,19 @@ PREFERRED_BASIS = {CategoryKind.COMPONENT: Basis.OWNER, CategoryKind.EVENT: Basi
 REVISIONS = ("orgs", "taxonomy", "responsibility")
 MEMO_LIMIT = 100_000  # resolutions kept per book (a few hundred bytes each)
 Rank = tuple[int, int, int, int]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def memoised(memo: dict[K, V], key: K, make: Callable[[], V]) -> V:
+    """``memo[key]``, made on a miss; the memo starts over past ``MEMO_LIMIT`` entries (a long
+    import meets more (category, place) pairs than it should keep)."""
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        found = memo[key] = make()
+    return found
 
 
 @dataclass(frozen=True)
@@ -154,12 +168,7 @@ class RuleBook:
         self, category_key: str, area_chain: Sequence[int], cell_code: str | None = None, area_class: str | None = None
     ) -> Resolution:
         key = (category_key, tuple(area_chain), cell_code, area_class)
-        found = self._memo.get(key)
-        if found is None:
-            if len(self._memo) >= MEMO_LIMIT:
-                self._memo.clear()
-            found = self._memo[key] = self._resolve(category_key, area_chain, cell_code, area_class)
-        return found
+        return memoised(self._memo, key, lambda: self._resolve(category_key, area_chain, cell_code, area_class))
 
     def _resolve(
         self, category_key: str, area_chain: Sequence[int], cell_code: str | None, area_class: str | None
