@@ -4,16 +4,18 @@
 
 On a copy of the demo city (``chengguan demo --history 0``, SQLite; ``--built`` reuses one made by
 ``demo_city.build_demo``), ``--events`` open events are bulk-inserted at points inside the demo's
-grid cells, with deadlines spread so that about a third are red, a third yellow, a third green.
-First the cost of ``ix_events_open_map`` to the bulk path: 50,000 rows inserted with it and
-without it. Then, timed in one process: ``map_layer.aggregate`` at each level (platform session),
-the same through ``GET /map/aggregate`` as the city's admin (TestClient: login cookie, the
-organisation scope, which for a user holding every organisation is left out of the count, the
-columnar JSON), and the wall screen's request (``wall=true``: the minute's shared counts); twice:
-as the application leaves the database (no statistics: nothing runs ANALYZE), and after ANALYZE.
-Wall time and the process's CPU time (medians). Baseline in the same run: a bare
-``SELECT count(*) FROM events``. Correctness first: the cell-level counts must equal a pandas
-count of the inserted rows.
+grid cells, with deadlines spread so that about a third are red, a third yellow, a third green,
+and their stored lights as the sweep leaves them except for ``STALE`` of them (their clock passed a
+mark since: the count must move them). First the bulk path's price for the layer: 50,000 rows
+inserted as the schema is, without the counts' triggers, and without ``ix_events_open_map`` too.
+Then, timed in one process: the scan (what a filtered or scoped question costs), then
+``map_layer.aggregate`` at each level (platform session: the kept counts), the same through
+``GET /map/aggregate`` as the city's admin (TestClient: login cookie, the organisation scope, which
+for a user holding every organisation leaves the kept counts usable, the columnar JSON), and the
+wall screen's request (``wall=true``: the minute's shared counts); twice: as the application leaves
+the database (no statistics), and after ANALYZE. Wall time and the process's CPU time (medians).
+Baseline in the same run: a bare ``SELECT count(*) FROM events``. Correctness first: the
+cell-level counts of the inserted rows equal a pandas count, and the kept counts equal the scan.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, select, text
 
 import chengguan.schema  # noqa: F401 - every table, for the foreign keys of the bulk inserts
-from chengguan.app import create_app
+from chengguan.app import served_app
 from chengguan.audit import platform_actor
 from chengguan.auth import scoping
 from chengguan.auth.models import User
@@ -50,6 +52,7 @@ from chengguan.orgs.models import Organisation, Scope
 from demo_city import city_copy  # benchmarks/demo_city.py
 
 PASSWORD = "Demo@2026"
+STALE = 0.02  # the share of rows whose light turned since the sweep (a minute's worth, and more)
 USER = "admin"
 
 
@@ -64,6 +67,11 @@ def insert_events(factory, n: int, now: dt.datetime) -> pd.DataFrame:
         kind = rng.integers(0, 3, n)
         deadline = [now + dt.timedelta(hours=float(h)) for h in np.where(kind == 0, -5, 10)]
         yellow = [now + dt.timedelta(hours=float(h)) for h in np.where(kind == 2, 5, -1)]
+        # the lights as the last sweep stored them (green is left empty), except STALE of the rows,
+        # whose clock passed its mark since: their stored light is the one before
+        stale = rng.random(n) < STALE
+        step = np.where(stale, np.minimum(kind + 1, 2), kind)  # kind 0 red, 1 yellow, 2 green
+        stored = np.array(["red", "yellow", None], dtype=object)[step]
         rows = [
             {
                 "title": "bench",
@@ -80,6 +88,7 @@ def insert_events(factory, n: int, now: dt.datetime) -> pd.DataFrame:
                 "last_reported_at": now - dt.timedelta(days=1),
                 "deadline_at": deadline[i],
                 "yellow_at": yellow[i],
+                "light": stored[i],
                 "report_count": 1,
             }
             for i, c in enumerate(pick)
@@ -90,21 +99,30 @@ def insert_events(factory, n: int, now: dt.datetime) -> pd.DataFrame:
     return pd.DataFrame({"cell_id": [cells[c].id for c in pick], "light": light})
 
 
-def insert_cost(factory, now: dt.datetime, n: int = 50_000) -> tuple[float, float]:
-    """µs per row of the bulk insert with the map's index and without it."""
-    per_row = []
+def insert_cost(factory, now: dt.datetime, n: int = 50_000) -> list[float]:
+    """µs per row of the bulk insert: as the schema is; without the counts' triggers; without
+    ``ix_events_open_map`` too (each dropped in turn, then put back)."""
     with factory() as session:
-        create = session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_events_open_map'"))
-    for ddl in (None, "DROP INDEX ix_events_open_map"):
-        if ddl:
-            with unit_of_work(factory, actor=platform_actor("bench")) as session:
-                session.execute(text(ddl))
+        kept = text(
+            "SELECT name, sql FROM sqlite_master WHERE name LIKE 'events_area_count_%' OR name = 'ix_events_open_map'"
+        )
+        created = {name: sql for name, sql in session.execute(kept)}
+    per_row = []
+    triggers = [f"DROP TRIGGER {name}" for name in created if name.startswith("events_area_count_")]
+    for ddl in ([], triggers, ["DROP INDEX ix_events_open_map"]):
+        with unit_of_work(factory, actor=platform_actor("bench")) as session:
+            # the last round's rows leave while its triggers still count them
+            session.execute(delete(Event).where(Event.source == "bench"))
+            for statement in ddl:
+                session.execute(text(statement))
         t0 = time.perf_counter()
         insert_events(factory, n, now)
         per_row.append((time.perf_counter() - t0) / n * 1e6)
     with unit_of_work(factory, actor=platform_actor("bench")) as session:
-        session.execute(text(create))
-    return per_row[0], per_row[1]
+        session.execute(delete(Event).where(Event.source == "bench"))  # uncounted: no triggers now
+        for sql in created.values():
+            session.execute(text(sql))
+    return per_row
 
 
 def plan(factory, scope: Scope | None) -> str:
@@ -152,6 +170,14 @@ def measure(factory, client: TestClient, runs: int) -> None:
     base = timed(count, runs)
     print(f"{'what':44} {'median':>9} {'p95':>9} {'CPU med':>9} {'× count(*)':>10}")
     print(f"{'SELECT count(*) FROM events (baseline)':44} {base[0]:7.1f}ms {base[1]:7.1f}ms {base[2]:7.1f}ms {1:10.2f}")
+
+    def scan() -> None:
+        with unit_of_work(factory, actor=platform_actor("bench")) as session:
+            map_layer.scanned_counts(session, MapFilters(), utcnow(), everything=False)
+
+    median, p95, cpu = timed(scan, runs)
+    name = "the scan instead (filters, a scoped user)"
+    print(f"{name:44} {median:7.1f}ms {p95:7.1f}ms {cpu:7.1f}ms {median / base[0]:10.2f}")
     for level in Level:
 
         def service(level: Level = level) -> None:
@@ -183,12 +209,15 @@ def main() -> None:
     work = city_copy(args.built, "mapbench-")
     shutil.move(work / "base.db", work / "d.db")
     settings = Settings(data_dir=work, database_url=f"sqlite:///{work / 'd.db'}")
-    app = create_app(settings)
+    app = served_app(settings)  # as `chengguan serve` runs it (startup's heap frozen)
     factory = app.state.sessionmaker
     now = utcnow()
     print(f"{platform.node()} · {os.cpu_count()} cores · {now:%Y-%m-%d %H:%M} UTC · SQLite {sqlite3.sqlite_version}")
-    with_index, without = insert_cost(factory, now)
-    print(f"bulk insert of 50,000 events: {with_index:.1f} µs/row with ix_events_open_map, {without:.1f} without")
+    full, no_triggers, bare = insert_cost(factory, now)
+    print(
+        f"bulk insert of 50,000 events: {full:.1f} µs/row as the schema is, {no_triggers:.1f} without the"
+        f" counts' triggers, {bare:.1f} without ix_events_open_map too"
+    )
     expected = insert_events(factory, args.events, now)
     with factory() as session:
         total = session.scalar(text("SELECT count(*) FROM events"))
@@ -204,6 +233,11 @@ def main() -> None:
         (area, light): n for light, column in got.lights.items() for area, n in zip(got.ids, column, strict=True) if n
     }
     assert counted == want.to_dict(), "wrong counts"
+    # the city's view (every open event) from the kept counts equals the scan's
+    with unit_of_work(factory, actor=platform_actor("bench")) as session:
+        kept = map_layer.roll_up(map_layer.kept_counts(session, now), Level.CELL)
+        scanned = map_layer.roll_up(map_layer.scanned_counts(session, MapFilters(), now, everything=False), Level.CELL)
+    assert kept == scanned, "the kept counts differ from the scan"
     print(f"events in the table: {total:,}; {len(got.ids)} cells with events; runs {args.runs} (+1 warm-up)")
 
     # The city's admin holds every organisation: the scope's condition is left out of the count

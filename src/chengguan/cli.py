@@ -85,7 +85,7 @@ def serve(
     """Serve the API and its docs (http://127.0.0.1:8000/docs)."""
     settings = get_settings()
     uvicorn.run(
-        "chengguan.app:create_app",
+        "chengguan.app:served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

@@ -9,8 +9,8 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 
 from chengguan import revisions
 from chengguan.audit import platform_actor
@@ -28,6 +28,7 @@ from chengguan.orgs.models import Organisation, Scope
 from chengguan.web import routing
 
 EVERYWHERE = "115.0,39.0,117.0,41.0"
+CELL = map_layer.Level.CELL
 
 
 def areas_of(res) -> dict[int | None, dict]:
@@ -157,18 +158,87 @@ def test_a_scope_holding_every_organisation_counts_without_the_scope_condition(a
     assert all(area in whole and sum(part[area]) <= sum(whole[area]) for area in part)
 
 
-def test_the_layer_reads_the_open_rows_index(platform_session) -> None:
-    """The open-status condition is written with literals, as in the partial index's WHERE (else
-    SQLite would not use it: 9 s instead of a fraction of one over 500,000 events), and on SQLite
-    the aggregate is an index-only scan with no sort for its GROUP BY."""
+def test_the_scan_reads_the_open_rows_index(platform_session) -> None:
+    """The scan (any question the kept counts do not answer): the open-status condition is written
+    with literals, as in the partial index's WHERE (else SQLite would not use it: 9 s instead of a
+    fraction of one over 500,000 events), and on SQLite the aggregate is an index-only scan with no
+    sort for its GROUP BY."""
     engine = platform_session.get_bind()
     with statements_sent(engine) as sent:
-        map_layer.cell_counts(platform_session, MapFilters(), utcnow())
+        map_layer.scanned_counts(platform_session, MapFilters(), utcnow(), everything=False)
     statement, parameters = sent[-1]
     assert OPEN_ROWS.removeprefix("status ") in statement
     if engine.dialect.name == "sqlite":
         plan = sqlite_plan(platform_session, statement, parameters)
         assert "COVERING INDEX ix_events_open_map" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_city_view_reads_the_kept_counts_on_sqlite_and_scans_on_postgresql(platform_session) -> None:
+    """Unfiltered, the platform's (and a city-wide user's) count on SQLite reads the counts the
+    triggers keep and seeks the rows whose light turned since the sweep, never scanning the events;
+    on PostgreSQL (no triggers: EventAreaCount's doc) it is the scan."""
+    engine = platform_session.get_bind()
+    with statements_sent(engine) as sent:
+        map_layer.cell_counts(platform_session, MapFilters(), utcnow())
+    statements = [statement for statement, _ in sent]
+    if engine.dialect.name != "sqlite":
+        assert not any("event_area_counts" in statement for statement in statements)
+        assert "GROUP BY events.cell_id" in statements[-1]
+        return
+    assert any("FROM event_area_counts" in statement for statement in statements)
+    plan = sqlite_plan(platform_session, *sent[-1])
+    parts = [step for step in plan.split(" | ") if step.startswith(("SCAN events", "SEARCH events"))]
+    assert len(parts) == 6 and all(step.startswith("SEARCH events") for step in parts), plan
+
+
+def test_the_kept_counts_follow_every_change_of_the_events(app, new_event, platform_session) -> None:
+    """Through the workflow's writes, bulk rows, clocks that passed their marks before the sweep,
+    the sweep, a stopped clock, a move to another cell, closing and deleting, the kept counts
+    (corrected by the turned rows) equal a scan of the events. On PostgreSQL nothing keeps them."""
+    from chengguan.cases import sweep
+    from chengguan.cases.models import EventAreaCount
+
+    def same() -> None:
+        platform_session.flush()
+        now = utcnow()
+        scanned = map_layer.roll_up(
+            map_layer.scanned_counts(platform_session, MapFilters(), now, everything=False), CELL
+        )
+        if platform_session.get_bind().dialect.name != "sqlite":
+            assert platform_session.scalar(select(func.count()).select_from(EventAreaCount)) == 0
+            return
+        kept = map_layer.roll_up(map_layer.kept_counts(platform_session, now), CELL)
+        assert kept == scanned
+
+    ids = [new_event()["id"] for _ in range(6)]
+    same()
+    events = [platform_session.get(Event, event_id) for event_id in ids]
+    now, hour = utcnow(), dt.timedelta(hours=1)
+    clocks = [  # (deadline_at, yellow_at, stored light): marks passed since the light was stored
+        (now - hour, now - 2 * hour, None),
+        (now - hour, now - 2 * hour, "yellow"),
+        (now + hour, now - hour, None),
+        (now + 2 * hour, now + hour, "yellow"),
+        (now + 2 * hour, now + hour, "red"),
+        (now + 2 * hour, None, "yellow"),  # a bulk row without its 80 % mark: the stored light stands
+    ]
+    for event, (deadline, yellow, light) in zip(events, clocks, strict=True):
+        event.deadline_at, event.yellow_at, event.light = deadline, yellow, light
+    same()
+    bulk = {k: getattr(events[0], k) for k in ("title", "org_id", "source", "first_reported_at", "last_reported_at")}
+    rows = [
+        bulk | {"status": "dispatched", "cell_id": events[1].cell_id, "deadline_at": now - hour},
+        bulk | {"status": "accepted"},
+    ]
+    bulk_ids = [platform_session.scalar(insert(Event).values(row).returning(Event.id)) for row in rows]
+    same()
+    sweep.sweep(platform_session, now)  # stores the lights: nothing left to correct
+    same()
+    events[0].deadline_at = None  # suspended: the clock stops
+    events[1].cell_id, events[1].street_id = events[2].cell_id, events[2].street_id
+    events[2].status = "closed"
+    platform_session.execute(delete(Event).where(Event.id.in_(bulk_ids)))  # bulk rows have no reports
+    same()
 
 
 def test_a_minute_of_counts_is_shared_within_its_scope(app, city, new_event) -> None:

@@ -4,6 +4,7 @@ switch, the catalogue, the role-aware home, the action forms' field errors, phot
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from pathlib import Path
@@ -239,3 +240,15 @@ def test_a_page_that_answers_its_own_error_leaves_nothing_written(app, platform_
     assert names == {"tests.kept"}
     platform_session.execute(delete(Revision).where(Revision.name == "tests.kept"))
     platform_session.commit()
+
+
+def test_the_timeline_shows_the_automatic_first_dispatch_with_its_reason(browser, new_event) -> None:
+    """The intake pipeline dispatches by the list without writing a step: the event page's timeline
+    still shows it, automatic, with the list's reason."""
+    event = new_event()
+    assert event["status"] == "dispatched" and event["dispatch_reason"]
+    page = browser("admin_city").get(f"/events/{event['id']}").text
+    steps = page.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0]
+    first = steps.split("</li>", 1)[0]
+    assert "<strong>派遣</strong>" in first and "自动" in first, steps
+    assert html.escape(event["dispatch_reason"], quote=False) in first

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Numeric, String, Text, bindparam, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -52,6 +52,7 @@ OPEN_STATUSES = frozenset(
 # states the same condition with the same literals (SQLite does not match bound parameters).
 OPEN_ROWS = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)))
 HELD_ROWS, UNHELD_ROWS = f"{OPEN_ROWS} AND holder_id IS NOT NULL", f"{OPEN_ROWS} AND holder_id IS NULL"
+NO_AREA = -1  # the area id of an event outside every area of a level (ids are positive)
 
 
 class Light(enum.StrEnum):
@@ -90,6 +91,68 @@ class Clocked:
         """When the current node began (see the class doc for rows written in bulk)."""
         assert self.node_at is not None, "a case written outside the workflow must say when its node began"
         return self.node_at
+
+
+class EventAreaCount(Base):
+    """The open events of each (cell, street, district) by their *stored* light (``none``: no
+    running clock), kept by triggers on ``events`` on SQLite: the command map's aggregated layer
+    reads these few thousand rows instead of scanning every open event (dispatch/map_layer.py),
+    and corrects them by the rows whose clock passed a mark since the sweep last stored its light.
+
+    SQLite only. It has one writer at a time, so a counter row costs a bulk batch an upsert a row
+    and no waiting; on PostgreSQL every transaction that writes an event of a cell would hold that
+    cell's counter row until it commits (concurrent batches would queue and deadlock on them), so
+    there the table stays empty and the layer counts the open events from their index."""
+
+    __tablename__ = "event_area_counts"
+    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+
+    cell_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # NO_AREA: none
+    street_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    district_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    light: Mapped[str] = mapped_column(String(8), primary_key=True)  # Light, or "none"
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+def _stored_light(row: str) -> str:
+    """SQL for the light a row's stored columns say (``light`` holds a ``Light`` value or NULL)."""
+    return (
+        f"CASE WHEN {row}.deadline_at IS NULL THEN 'none' "
+        f"WHEN {row}.light IN ('red', 'yellow') THEN {row}.light ELSE 'green' END"
+    )
+
+
+def _area_count_triggers() -> list[str]:
+    """SQLite triggers keeping ``event_area_counts``: +1 for a row entering an open state or a new
+    (area, stored light), -1 for the one it leaves."""
+    columns = "cell_id, street_id, district_id, light"
+
+    def key(row: str) -> str:
+        areas = ", ".join(f"coalesce({row}.{c}, {NO_AREA})" for c in ("cell_id", "street_id", "district_id"))
+        return f"{areas}, {_stored_light(row)}"
+
+    def open_(row: str) -> str:
+        return f"{row}.{OPEN_ROWS}"
+
+    add = (
+        f"INSERT INTO event_area_counts ({columns}, n) SELECT {key('NEW')}, 1 WHERE {open_('NEW')} "
+        f"ON CONFLICT ({columns}) DO UPDATE SET n = n + 1;"
+    )
+    remove = f"UPDATE event_area_counts SET n = n - 1 WHERE ({columns}) = ({key('OLD')}) AND {open_('OLD')};"
+    changed = " OR ".join(
+        [f"({open_('OLD')}) IS NOT ({open_('NEW')})", f"({_stored_light('OLD')}) IS NOT ({_stored_light('NEW')})"]
+        + [f"OLD.{c} IS NOT NEW.{c}" for c in ("cell_id", "street_id", "district_id")]
+    )
+    watched = "status, cell_id, street_id, district_id, deadline_at, light"
+    return [
+        f"CREATE TRIGGER events_area_count_insert AFTER INSERT ON events WHEN {open_('NEW')} BEGIN {add} END",
+        f"CREATE TRIGGER events_area_count_delete AFTER DELETE ON events WHEN {open_('OLD')} BEGIN {remove} END",
+        f"CREATE TRIGGER events_area_count_update AFTER UPDATE OF {watched} ON events WHEN {changed} "
+        f"BEGIN {remove} {add} END",
+    ]
+
+
+AREA_COUNT_TRIGGERS = _area_count_triggers()
 
 
 class Event(Clocked, OrgScoped, Base):
@@ -153,6 +216,23 @@ class Event(Clocked, OrgScoped, Base):
             sqlite_where=text(UNHELD_ROWS),
             postgresql_where=text(UNHELD_ROWS),
         ),
+        # the clocks that reached a mark by their stored light: the sweep's turn to yellow, and the
+        # map's rows whose light changed since the sweep (dispatch/map_layer.py), covering what
+        # the map reads of them (else SQLite may prefer scanning ix_events_open_map). Bulk rows
+        # enter it when the sweep gives them their 80 % mark: the bulk insert does not pay for it.
+        Index(
+            "ix_events_open_yellow",
+            "status",
+            "light",
+            "yellow_at",
+            "deadline_at",
+            "cell_id",
+            "street_id",
+            "district_id",
+            sqlite_where=text(f"{OPEN_ROWS} AND yellow_at IS NOT NULL"),
+            postgresql_where=text(f"{OPEN_ROWS} AND yellow_at IS NOT NULL"),
+        ),
+        {"info": {"ddl": {"sqlite": AREA_COUNT_TRIGGERS}}},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

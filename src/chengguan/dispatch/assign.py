@@ -116,6 +116,16 @@ def first_dispatch(event: Event) -> DispatchRecord | None:
     )
 
 
+def history(session: Session, event: Event) -> list[DispatchRecord]:
+    """Every dispatch of the event, oldest first: its records, or the first one the intake kept on
+    the event row alone (:func:`first_dispatch`)."""
+    rows = session.scalars(
+        select(DispatchRecord).where(DispatchRecord.event_id == event.id).order_by(DispatchRecord.id)
+    ).all()
+    first = None if rows else first_dispatch(event)
+    return [first] if first else list(rows)
+
+
 def _has_records(session: Session, event_id: int) -> bool:
     return session.scalar(select(DispatchRecord.id).where(DispatchRecord.event_id == event_id).limit(1)) is not None
 

@@ -73,11 +73,7 @@ class ConsultationOut(BaseModel):
 @router.get("/api/events/{event_id}/dispatches", response_model=list[DispatchRecordOut])
 def dispatch_history(event_id: int, session: DbSession, _: Principal = READ) -> list[DispatchRecordOut]:
     event = cases_service.get_event(session, event_id)
-    rows = session.scalars(
-        select(DispatchRecord).where(DispatchRecord.event_id == event.id).order_by(DispatchRecord.id)
-    ).all()
-    first = None if rows else assign.first_dispatch(event)  # intake kept it on the event row alone
-    return [DispatchRecordOut.model_validate(r) for r in ([first] if first else rows)]
+    return [DispatchRecordOut.model_validate(r) for r in assign.history(session, event)]
 
 
 @router.post("/api/events/{event_id}/dispatch", response_model=EventOut)

@@ -7,11 +7,15 @@ sweep has not yet given its 80 % mark (written in bulk) falls back on its stored
 queries go through the ORM, so the user's organisation scope applies to them as to every page.
 
 The aggregated layer must stay fast over hundreds of thousands of open events (issue 7: ≤ 200 ms
-over 500,000). It is one index-only scan of ``ix_events_open_map`` grouped by (cell, street,
-district), the index's leading columns, so the groups stream out without a sort; each row's light
-is evaluated once, into one packed sum; the three levels are sums of those rows (numpy columns),
-and the answer goes out as columns. A city-wide user's count leaves out the scope's condition,
-which holds for every row (``sees_every_organisation``).
+over 500,000). The city's default view (every open event, for a city-wide user or the platform)
+on SQLite reads ``event_area_counts``, which triggers keep by area and stored light, and moves the
+few rows whose clock passed a mark since the sweep stored their light (``kept_counts``): a few
+thousand rows and six index seeks. Any other question (a filter, a district's or street's scope,
+PostgreSQL) is one index-only scan of ``ix_events_open_map`` grouped by (cell, street, district),
+the index's leading columns, so the groups stream out without a sort; each row's light is
+evaluated once, into one packed sum. The three levels are sums of the groups (numpy columns), and
+the answer goes out as columns. A city-wide user's count leaves out the scope's condition, which
+holds for every row (``sees_every_organisation``).
 """
 
 from __future__ import annotations
@@ -20,17 +24,17 @@ import datetime as dt
 import enum
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, Table, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from chengguan.cases import service as cases_service
-from chengguan.cases.models import Event, EventStatus, Light
+from chengguan.cases.models import EVENT_OPEN, NO_AREA, OPEN_STATUSES, Event, EventAreaCount, EventStatus, Light
 from chengguan.errors import ChengguanError, Invalid
 from chengguan.orgs.models import Organisation, Scope
 from chengguan.taxonomy.models import Category
@@ -145,7 +149,6 @@ def conditions(session: Session, filters: MapFilters) -> list[ColumnElement[bool
 PACK_BITS = 21
 PACKED = {Light.RED.value: 0, Light.YELLOW.value: PACK_BITS, NO_LIGHT: 2 * PACK_BITS}
 PACK_WEIGHTS: dict[str, Any] = {Light.GREEN.value: 0} | {light: 1 << shift for light, shift in PACKED.items()}
-NO_AREA = -1  # the area id of events outside every area of a level (ids are positive)
 Counts = npt.NDArray[np.int64]
 
 
@@ -202,14 +205,95 @@ def sees_every_organisation(session: Session) -> bool:
 
 
 def cell_counts(session: Session, filters: MapFilters, now: dt.datetime) -> GroupCounts:
-    """Counts per light of each (cell, street, district) holding events, in one scan."""
-    options = {"skip_scope": True} if sees_every_organisation(session) else {}
-    rows = session.execute(cell_counts_statement(session, filters, now), execution_options=options).all()
+    """Counts per light of each (cell, street, district) holding events: from the kept counts
+    when they answer the question (``kept_counts``), else in one scan."""
+    everything = sees_every_organisation(session)
+    if filters == MapFilters() and session.get_bind().dialect.name == "sqlite" and (everything or no_scope(session)):
+        return kept_counts(session, now)
+    return scanned_counts(session, filters, now, everything=everything)
+
+
+def scanned_counts(session: Session, filters: MapFilters, now: dt.datetime, *, everything: bool) -> GroupCounts:
+    """The counts by one scan of the open rows' index (``everything``: the session's scope holds
+    every organisation, and its condition is left out)."""
+    options = {"skip_scope": True} if everything else {}
+    return group_counts(session.execute(cell_counts_statement(session, filters, now), execution_options=options).all())
+
+
+def group_counts(rows: Sequence[Any]) -> GroupCounts:
+    """GroupCounts from rows of (cell, street, district, events, packed lights)."""
     # by column: numpy reads a tuple a column quickly, and a result row slowly (PostgreSQL's packed
     # sums are Decimals; they convert exactly)
     columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 5
     cell, street, district, n, packed = np.array(columns, dtype=np.int64)
     return GroupCounts(np.stack([cell, street, district], axis=1), unpack(n, packed))
+
+
+def no_scope(session: Session) -> bool:
+    """The platform's own session (no user): nothing to leave out."""
+    return session.info.get("scope") is None
+
+
+def stored_light() -> ColumnElement[str]:
+    """The light the row's stored columns say, as ``event_area_counts`` keeps it."""
+    return case(
+        (Event.deadline_at.is_(None), literal(NO_LIGHT)),
+        (Event.light.in_((Light.RED.value, Light.YELLOW.value)), Event.light),
+        else_=literal(Light.GREEN.value),
+    )
+
+
+def turned_statement(session: Session, now: dt.datetime) -> Select[Any]:
+    """The open rows whose light at ``now`` is not their stored one, by (area, stored light, light):
+    the clocks that passed a mark since the sweep stored their light (and the bulk rows it has not
+    reached yet). Six disjoint parts, each a seek of the sweep's ``(status, light, deadline)`` or
+    of ``ix_events_open_yellow``; a stored light is a ``Light`` value or NULL."""
+    red, yellow, green = Light.RED.value, Light.YELLOW.value, Light.GREEN.value
+    running = Event.deadline_at >= now
+    marked = [Event.yellow_at.is_not(None), Event.yellow_at <= now, running]
+    # The open states as literals match the partial ix_events_open_yellow; as bound parameters
+    # they match no partial index, which keeps SQLite (with statistics or without) from scanning
+    # the map's covering index instead of seeking the sweep's index by state, light and deadline.
+    by_mark, by_deadline = EVENT_OPEN, Event.status.in_(sorted(OPEN_STATUSES))
+    parts = [  # light at now: red
+        [by_deadline, Event.light.is_(None), Event.deadline_at < now],
+        [by_deadline, Event.light.in_((green, yellow)), Event.deadline_at < now],
+        # yellow
+        [by_mark, Event.light.is_(None), *marked],
+        [by_mark, Event.light == green, *marked],
+        # green
+        [by_mark, Event.light == yellow, Event.yellow_at.is_not(None), Event.yellow_at > now, running],
+        # yellow or green: a red whose deadline moved (set_due stores the new light; a test may not)
+        [by_deadline, Event.light == red, running, Event.yellow_at.is_not(None)],
+    ]
+    columns = (*(func.coalesce(column, NO_AREA) for column in AREA_COLUMNS), stored_light(), light_sql(now))
+    turned = union_all(*(select(*columns).where(*part) for part in parts)).subquery()
+    keys = list(turned.c)
+    return select(*keys, func.count()).group_by(*keys)
+
+
+def kept_counts(session: Session, now: dt.datetime) -> GroupCounts:
+    """The open events' counts from ``event_area_counts`` (SQLite keeps them by trigger), each
+    row whose light at ``now`` differs from its stored one moved to its light: a read of some
+    thousands of rows and a few index seeks, where the scan reads every open event (issue 7:
+    ≤ 200 ms over 500,000; benchmarks/README.md "Command map")."""
+    kept = cast(Table, EventAreaCount.__table__).c  # Core columns: no ORM row handling
+    packed = func.sum(kept.n * case(PACK_WEIGHTS, value=kept.light, else_=0))
+    stmt = (
+        select(kept.cell_id, kept.street_id, kept.district_id, func.sum(kept.n), packed)
+        .where(kept.n != 0)
+        .group_by(kept.cell_id, kept.street_id, kept.district_id)
+    )
+    counts = group_counts(session.execute(stmt).all())
+    # the caller holds every organisation (or is the platform): no scope condition to add
+    moves = session.execute(turned_statement(session, now), execution_options={"skip_scope": True}).all()
+    if moves:
+        index = {tuple(area): i for i, area in enumerate(counts.areas.tolist())}
+        for cell, street, district, stored, light, moved in moves:
+            i = index[(cell, street, district)]
+            counts.lights[stored][i] -= moved
+            counts.lights[light][i] += moved
+    return counts
 
 
 def roll_up(groups: GroupCounts, level: Level) -> AreaCounts:

@@ -26,8 +26,10 @@ from chengguan.calendar import service as calendar_service
 from chengguan.cases import clock, flow_routes
 from chengguan.cases import service as cases_service
 from chengguan.cases.flow import Action, Flow
-from chengguan.cases.models import Event
+from chengguan.cases.models import Event, EventStatus
+from chengguan.cases.schemas import StepOut
 from chengguan.db import utcnow
+from chengguan.dispatch import assign
 from chengguan.dispatch.flow import EVENT_FLOW
 from chengguan.errors import Invalid, NotFound
 from chengguan.evidence import service as evidence_service
@@ -183,6 +185,28 @@ def map_data(session: Session, event: Event) -> dict[str, Any]:
     }
 
 
+def with_dispatches(session: Session, event: Event, steps: list[StepOut]) -> list[StepOut]:
+    """The timeline's steps with the automatic dispatches, which the intake pipeline records as
+    dispatch records (or on the event row), not as steps; a dispatch by hand is a step already."""
+    automatic = [
+        StepOut(
+            id=0,
+            action="dispatch",
+            from_state=EventStatus.REGISTERED,
+            to_state=EventStatus.DISPATCHED,
+            actor_id=None,
+            actor_name="platform",
+            automatic=True,
+            note="",
+            data={"reason": record.reason},
+            at=record.at,
+        )
+        for record in assign.history(session, event)
+        if record.automatic
+    ]
+    return sorted([*automatic, *steps], key=lambda step: step.at)
+
+
 def event_context(session: Session, t: Translator, event: Event, user: Principal) -> dict[str, Any]:
     """Everything the event page and the officer's task page show."""
     flow, calendar = EVENT_FLOW.flow(session), calendar_service.get_calendar(session)
@@ -199,7 +223,7 @@ def event_context(session: Session, t: Translator, event: Event, user: Principal
         "light": None if light is None else light.value,
         "final": flow.state(event.status).final,
         "nodes": timeline.nodes,
-        "steps": timeline.steps,
+        "steps": with_dispatches(session, event, timeline.steps),
         "state_names": {key: t.pick(s.zh, s.en) for key, s in flow.states.items()},
         "action_names": {key: t.pick(a.zh, a.en) for key, a in flow.actions.items()},
         "orgs": org_names(session, [event.unit_id, *(n.holder_id for n in timeline.nodes)]),

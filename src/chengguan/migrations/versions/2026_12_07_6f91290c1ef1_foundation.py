@@ -1,8 +1,8 @@
 """foundation
 
-Revision ID: eff63ec03519
+Revision ID: 6f91290c1ef1
 Revises: 
-Create Date: 2026-12-07 18:53:18.648935
+Create Date: 2026-12-07 22:07:13.896515
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql  # noqa: F401
 
 import chengguan.db
 from sqlalchemy.dialects import postgresql
-revision: str = 'eff63ec03519'
+revision: str = '6f91290c1ef1'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -134,6 +134,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_citizen_phone_codes_client_created', ['client', 'created_at'], unique=False)
         batch_op.create_index('ix_citizen_phone_codes_phone_created', ['phone_key', 'created_at'], unique=False)
 
+    op.create_table('event_area_counts',
+    sa.Column('cell_id', sa.BigInteger(), nullable=False),
+    sa.Column('street_id', sa.BigInteger(), nullable=False),
+    sa.Column('district_id', sa.BigInteger(), nullable=False),
+    sa.Column('light', sa.String(length=8), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False),
+    sa.PrimaryKeyConstraint('cell_id', 'street_id', 'district_id', 'light', name=op.f('pk_event_area_counts')),
+    sqlite_with_rowid=False
+    )
     op.create_table('evidence_log_batches',
     sa.Column('first', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
@@ -667,8 +676,12 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['org_id'], ['organisations.id'], name=op.f('fk_events_org_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['street_id'], ['organisations.id'], name=op.f('fk_events_street_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['unit_id'], ['organisations.id'], name=op.f('fk_events_unit_id_organisations'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_events')),
+    info={'ddl': {'sqlite': ["CREATE TRIGGER events_area_count_insert AFTER INSERT ON events WHEN NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') BEGIN INSERT INTO event_area_counts (cell_id, street_id, district_id, light, n) SELECT coalesce(NEW.cell_id, -1), coalesce(NEW.street_id, -1), coalesce(NEW.district_id, -1), CASE WHEN NEW.deadline_at IS NULL THEN 'none' WHEN NEW.light IN ('red', 'yellow') THEN NEW.light ELSE 'green' END, 1 WHERE NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') ON CONFLICT (cell_id, street_id, district_id, light) DO UPDATE SET n = n + 1; END", "CREATE TRIGGER events_area_count_delete AFTER DELETE ON events WHEN OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') BEGIN UPDATE event_area_counts SET n = n - 1 WHERE (cell_id, street_id, district_id, light) = (coalesce(OLD.cell_id, -1), coalesce(OLD.street_id, -1), coalesce(OLD.district_id, -1), CASE WHEN OLD.deadline_at IS NULL THEN 'none' WHEN OLD.light IN ('red', 'yellow') THEN OLD.light ELSE 'green' END) AND OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying'); END", "CREATE TRIGGER events_area_count_update AFTER UPDATE OF status, cell_id, street_id, district_id, deadline_at, light ON events WHEN (OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')) IS NOT (NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')) OR (CASE WHEN OLD.deadline_at IS NULL THEN 'none' WHEN OLD.light IN ('red', 'yellow') THEN OLD.light ELSE 'green' END) IS NOT (CASE WHEN NEW.deadline_at IS NULL THEN 'none' WHEN NEW.light IN ('red', 'yellow') THEN NEW.light ELSE 'green' END) OR OLD.cell_id IS NOT NEW.cell_id OR OLD.street_id IS NOT NEW.street_id OR OLD.district_id IS NOT NEW.district_id BEGIN UPDATE event_area_counts SET n = n - 1 WHERE (cell_id, street_id, district_id, light) = (coalesce(OLD.cell_id, -1), coalesce(OLD.street_id, -1), coalesce(OLD.district_id, -1), CASE WHEN OLD.deadline_at IS NULL THEN 'none' WHEN OLD.light IN ('red', 'yellow') THEN OLD.light ELSE 'green' END) AND OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying'); INSERT INTO event_area_counts (cell_id, street_id, district_id, light, n) SELECT coalesce(NEW.cell_id, -1), coalesce(NEW.street_id, -1), coalesce(NEW.district_id, -1), CASE WHEN NEW.deadline_at IS NULL THEN 'none' WHEN NEW.light IN ('red', 'yellow') THEN NEW.light ELSE 'green' END, 1 WHERE NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') ON CONFLICT (cell_id, street_id, district_id, light) DO UPDATE SET n = n + 1; END"]}}
     )
+    op.execute_if('sqlite', "CREATE TRIGGER events_area_count_insert AFTER INSERT ON events WHEN NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') BEGIN INSERT INTO event_area_counts (cell_id, street_id, district_id, light, n) SELECT coalesce(NEW.cell_id, -1), coalesce(NEW.street_id, -1), coalesce(NEW.district_id, -1), CASE WHEN NEW.deadline_at IS NULL THEN 'none' WHEN NEW.light IN ('red', 'yellow') THEN NEW.light ELSE 'green' END, 1 WHERE NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') ON CONFLICT (cell_id, street_id, district_id, light) DO UPDATE SET n = n + 1; END")
+    op.execute_if('sqlite', "CREATE TRIGGER events_area_count_delete AFTER DELETE ON events WHEN OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') BEGIN UPDATE event_area_counts SET n = n - 1 WHERE (cell_id, street_id, district_id, light) = (coalesce(OLD.cell_id, -1), coalesce(OLD.street_id, -1), coalesce(OLD.district_id, -1), CASE WHEN OLD.deadline_at IS NULL THEN 'none' WHEN OLD.light IN ('red', 'yellow') THEN OLD.light ELSE 'green' END) AND OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying'); END")
+    op.execute_if('sqlite', "CREATE TRIGGER events_area_count_update AFTER UPDATE OF status, cell_id, street_id, district_id, deadline_at, light ON events WHEN (OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')) IS NOT (NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')) OR (CASE WHEN OLD.deadline_at IS NULL THEN 'none' WHEN OLD.light IN ('red', 'yellow') THEN OLD.light ELSE 'green' END) IS NOT (CASE WHEN NEW.deadline_at IS NULL THEN 'none' WHEN NEW.light IN ('red', 'yellow') THEN NEW.light ELSE 'green' END) OR OLD.cell_id IS NOT NEW.cell_id OR OLD.street_id IS NOT NEW.street_id OR OLD.district_id IS NOT NEW.district_id BEGIN UPDATE event_area_counts SET n = n - 1 WHERE (cell_id, street_id, district_id, light) = (coalesce(OLD.cell_id, -1), coalesce(OLD.street_id, -1), coalesce(OLD.district_id, -1), CASE WHEN OLD.deadline_at IS NULL THEN 'none' WHEN OLD.light IN ('red', 'yellow') THEN OLD.light ELSE 'green' END) AND OLD.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying'); INSERT INTO event_area_counts (cell_id, street_id, district_id, light, n) SELECT coalesce(NEW.cell_id, -1), coalesce(NEW.street_id, -1), coalesce(NEW.district_id, -1), CASE WHEN NEW.deadline_at IS NULL THEN 'none' WHEN NEW.light IN ('red', 'yellow') THEN NEW.light ELSE 'green' END, 1 WHERE NEW.status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') ON CONFLICT (cell_id, street_id, district_id, light) DO UPDATE SET n = n + 1; END")
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_bucket_status_reported', ['bucket', 'status', 'last_reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_cell_id'), ['cell_id'], unique=False)
@@ -676,6 +689,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_events_open_holder', ['holder_id', 'deadline_at', 'org_id', 'unit_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"))
         batch_op.create_index('ix_events_open_map', ['cell_id', 'street_id', 'district_id', 'deadline_at', 'yellow_at', 'light', 'org_id', 'unit_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"))
         batch_op.create_index('ix_events_open_unheld', ['unit_id', 'deadline_at', 'org_id', 'holder_id', 'status'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"))
+        batch_op.create_index('ix_events_open_yellow', ['status', 'light', 'yellow_at', 'deadline_at', 'cell_id', 'street_id', 'district_id'], unique=False, sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND yellow_at IS NOT NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND yellow_at IS NOT NULL"))
         batch_op.create_index(batch_op.f('ix_events_org_id'), ['org_id'], unique=False)
         batch_op.create_index('ix_events_status_light_deadline', ['status', 'light', 'deadline_at'], unique=False)
         batch_op.create_index('ix_events_unit_status_deadline', ['unit_id', 'status', 'deadline_at'], unique=False)
@@ -1085,6 +1099,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_events_unit_status_deadline')
         batch_op.drop_index('ix_events_status_light_deadline')
         batch_op.drop_index(batch_op.f('ix_events_org_id'))
+        batch_op.drop_index('ix_events_open_yellow', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND yellow_at IS NOT NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND yellow_at IS NOT NULL"))
         batch_op.drop_index('ix_events_open_unheld', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NULL"))
         batch_op.drop_index('ix_events_open_map', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying')"))
         batch_op.drop_index('ix_events_open_holder', sqlite_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"), postgresql_where=sa.text("status IN ('accepted', 'consultation', 'dispatched', 'registered', 'suspended', 'verified', 'verifying') AND holder_id IS NOT NULL"))
@@ -1206,6 +1221,7 @@ def downgrade() -> None:
     op.drop_table('evidence_signing_keys')
     op.drop_table('evidence_log_tiles')
     op.drop_table('evidence_log_batches')
+    op.drop_table('event_area_counts')
     with op.batch_alter_table('citizen_phone_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_citizen_phone_codes_phone_created')
         batch_op.drop_index('ix_citizen_phone_codes_client_created')
