@@ -242,13 +242,25 @@ def test_a_page_that_answers_its_own_error_leaves_nothing_written(app, platform_
     platform_session.commit()
 
 
-def test_the_timeline_shows_the_automatic_first_dispatch_with_its_reason(browser, new_event) -> None:
+def test_the_timeline_shows_the_automatic_first_dispatch_with_its_reason(
+    browser, new_event, client, as_user, city
+) -> None:
     """The intake pipeline dispatches by the list without writing a step: the event page's timeline
-    still shows it, automatic, with the list's reason."""
+    still shows it, automatic, with the list's reason; a later dispatch by a workflow action is
+    its own step, not shown twice."""
     event = new_event()
     assert event["status"] == "dispatched" and event["dispatch_reason"]
-    page = browser("admin_city").get(f"/events/{event['id']}").text
-    steps = page.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0]
-    first = steps.split("</li>", 1)[0]
-    assert "<strong>派遣</strong>" in first and "自动" in first, steps
+    admin = browser("admin_city")
+
+    def steps() -> list[str]:
+        page = admin.get(f"/events/{event['id']}").text
+        return page.split('<ol class="steps">', 1)[1].split("</ol>", 1)[0].split("</li>")[:-1]
+
+    first = steps()[0]
+    assert "<strong>派遣</strong>" in first and "系统自动" in first, first
     assert html.escape(event["dispatch_reason"], quote=False) in first
+    body = {"fields": {"unit_id": city.org["A_water"], "reason": "水务问题"}}
+    res = client.post(f"/api/events/{event['id']}/actions/assign", json=body, headers=as_user("dispatcher_a"))
+    assert res.status_code == 200, res.text
+    after = steps()
+    assert after[0] == first and len(after) == 2 and "dispatcher_a" in after[1] and "水务问题" in after[1], after

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Numeric, String, Text, bindparam, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -105,7 +105,7 @@ class EventAreaCount(Base):
     there the table stays empty and the layer counts the open events from their index."""
 
     __tablename__ = "event_area_counts"
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     cell_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # NO_AREA: none
     street_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -266,7 +266,11 @@ def turned_statement(session: Session, now: dt.datetime) -> Select[Any]:
         # yellow or green: a red whose deadline moved (set_due stores the new light; a test may not)
         [by_deadline, Event.light == red, running, Event.yellow_at.is_not(None)],
     ]
-    columns = (*(func.coalesce(column, NO_AREA) for column in AREA_COLUMNS), stored_light(), light_sql(now))
+    columns: list[ColumnElement[Any]] = [
+        *(func.coalesce(column, NO_AREA) for column in AREA_COLUMNS),
+        stored_light(),
+        light_sql(now),
+    ]
     turned = union_all(*(select(*columns).where(*part) for part in parts)).subquery()
     keys = list(turned.c)
     return select(*keys, func.count()).group_by(*keys)

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from chengguan.auth.deps import DbSession
+from chengguan.auth.models import User
 from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission
 from chengguan.calendar import service as calendar_service
@@ -186,25 +187,29 @@ def map_data(session: Session, event: Event) -> dict[str, Any]:
 
 
 def with_dispatches(session: Session, event: Event, steps: list[StepOut]) -> list[StepOut]:
-    """The timeline's steps with the automatic dispatches, which the intake pipeline records as
-    dispatch records (or on the event row), not as steps; a dispatch by hand is a step already."""
-    automatic = [
+    """The timeline's steps with the dispatches no step records: the intake's by the list,
+    automatic (on the event row or as a record) or on a clerk's accepting the report. A dispatch
+    that was a workflow action is a step already, at the record's instant."""
+    stepped = {step.at for step in steps if step.action in ("dispatch", "assign")}
+    records = [r for r in assign.history(session, event) if r.at not in stepped]
+    ids = {r.actor_id for r in records if r.actor_id is not None}
+    actors = {uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(ids)))}
+    dispatches = [
         StepOut(
             id=0,
             action="dispatch",
             from_state=EventStatus.REGISTERED,
             to_state=EventStatus.DISPATCHED,
-            actor_id=None,
-            actor_name="platform",
-            automatic=True,
+            actor_id=record.actor_id,
+            actor_name=actors.get(record.actor_id or 0, "platform"),  # ids start at 1
+            automatic=record.actor_id is None,
             note="",
             data={"reason": record.reason},
             at=record.at,
         )
-        for record in assign.history(session, event)
-        if record.automatic
+        for record in records
     ]
-    return sorted([*automatic, *steps], key=lambda step: step.at)
+    return sorted([*dispatches, *steps], key=lambda step: step.at)
 
 
 def event_context(session: Session, t: Translator, event: Event, user: Principal) -> dict[str, Any]:
