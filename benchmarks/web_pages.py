@@ -33,7 +33,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from chengguan.app import create_app
+from chengguan.app import served_app
 from chengguan.audit import platform_actor
 from chengguan.config import Settings
 from chengguan.db import unit_of_work, utcnow
@@ -127,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     work = city_copy(args.built, "pagesbench-")
     shutil.move(work / "base.db", work / "d.db")
-    app = create_app(Settings(data_dir=work, database_url=f"sqlite:///{work / 'd.db'}"))
+    app = served_app(Settings(data_dir=work, database_url=f"sqlite:///{work / 'd.db'}"))  # as `chengguan serve`
     factory = app.state.sessionmaker
     print(
         f"{platform.node()} · {os.cpu_count()} cores · {utcnow():%Y-%m-%d %H:%M} UTC · SQLite {sqlite3.sqlite_version}"

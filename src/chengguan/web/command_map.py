@@ -39,7 +39,7 @@ from chengguan.intake.channels import CHANNELS
 from chengguan.kit.geojson import to_geojson
 from chengguan.orgs.models import Organisation, OrgKind
 from chengguan.taxonomy import service as taxonomy_service
-from chengguan.web.desk import org_names, state_label
+from chengguan.web.desk import channel_names, org_names, state_label
 from chengguan.web.i18n import Translator, language_of
 from chengguan.web.pages import PageUser, needs, render
 from chengguan.web.routing import WebRoute
@@ -126,7 +126,7 @@ def command_map(request: Request, session: DbSession, user: PageUser, wall: bool
         wall=wall,
         config=map_config(request, t, wall),
         categories=category_choices(session),
-        channels=[(c.code, t.pick(c.name_zh, c.name_en)) for c in CHANNELS.values()],
+        channels=channel_names(t),
         statuses=status_choices(session, t),
     )
 

@@ -37,10 +37,9 @@ from chengguan.auth.principal import Principal
 from chengguan.auth.roles import Permission
 from chengguan.config import Settings
 from chengguan.errors import Forbidden, Invalid
-from chengguan.intake.channels import CHANNELS
 from chengguan.orgs.models import Organisation, OrgKind
 from chengguan.taxonomy import service as taxonomy_service
-from chengguan.web.desk import org_names
+from chengguan.web.desk import channel_names, org_names
 from chengguan.web.i18n import Translator, language_of
 from chengguan.web.pages import PageUser, needs, render
 from chengguan.web.routing import WebRoute
@@ -108,7 +107,7 @@ def _config(session: Session, t: Translator) -> dict[str, Any]:
     rows, _ = taxonomy_service.list_categories(session, active=True, limit=10_000)
     return {
         "categories": {c.key: t.pick(c.name, c.name_en or "") for c in rows},
-        "channels": {c.code: t.pick(c.name_zh, c.name_en) for c in CHANNELS.values()},
+        "channels": channel_names(t),
         "words": {w: t(f"dashboard.js.{w}") for w in DASHBOARD_WORDS},
         "weekdays": t("dashboard.js.weekdays").split(","),
         "models": {m: t(f"dashboard.model.{m}") for m in MODEL_NAMES},

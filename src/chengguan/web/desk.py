@@ -78,6 +78,11 @@ def state_label(t: Translator, flow: Flow, key: str) -> str:
     return t.pick(state.zh, state.en) if state else key
 
 
+def channel_names(t: Translator) -> dict[str, str]:
+    """Each intake channel's name in the page's language, by code, in the registry's order."""
+    return {c.code: t.pick(c.name_zh, c.name_en) for c in CHANNELS.values()}
+
+
 def event_rows(session: Session, t: Translator, events: Iterable[Event]) -> list[EventRow]:
     """Each event with its state's name and its light now (computed: the stored one is only as
     fresh as the last sweep)."""
@@ -223,7 +228,7 @@ def event_context(session: Session, t: Translator, event: Event, user: Principal
     return {
         "event": event,
         "category_name": t.pick(category.name, category.name_en or category.name) if category else None,
-        "channels": {c.code: t.pick(c.name_zh, c.name_en) for c in CHANNELS.values()},
+        "channels": channel_names(t),
         "state": state_label(t, flow, event.status),
         "light": None if light is None else light.value,
         "final": flow.state(event.status).final,
