@@ -243,7 +243,7 @@ def stored_light() -> ColumnElement[str]:
     )
 
 
-def turned_statement(session: Session, now: dt.datetime) -> Select[Any]:
+def turned_statement(now: dt.datetime) -> Select[Any]:
     """The open rows whose light at ``now`` is not their stored one, by (area, stored light, light):
     the clocks that passed a mark since the sweep stored their light (and the bulk rows it has not
     reached yet). Six disjoint parts, each a seek of the sweep's ``(status, light, deadline)`` or
@@ -290,7 +290,7 @@ def kept_counts(session: Session, now: dt.datetime) -> GroupCounts:
     )
     counts = group_counts(session.execute(stmt).all())
     # the caller holds every organisation (or is the platform): no scope condition to add
-    moves = session.execute(turned_statement(session, now), execution_options={"skip_scope": True}).all()
+    moves = session.execute(turned_statement(now), execution_options={"skip_scope": True}).all()
     if moves:
         index = {tuple(area): i for i, area in enumerate(counts.areas.tolist())}
         for cell, street, district, stored, light, moved in moves:
