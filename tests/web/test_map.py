@@ -10,14 +10,13 @@ from collections import Counter
 
 import pytest
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy import event as sa_event
 
 from chengguan import revisions
 from chengguan.audit import platform_actor
 from chengguan.auth import scoping
 from chengguan.calendar import service as calendar_service
-from chengguan.cases import clock
-from chengguan.cases.models import OPEN_ROWS, OPEN_STATUSES, Event
+from chengguan.cases import clock, sweep
+from chengguan.cases.models import OPEN_ROWS, OPEN_STATUSES, Event, EventAreaCount
 from chengguan.db import sqlite_plan, statements_sent, utcnow
 from chengguan.dispatch import map_layer
 from chengguan.dispatch.map_layer import MapFilters
@@ -138,16 +137,10 @@ def test_a_scope_holding_every_organisation_counts_without_the_scope_condition(a
     def counts(scope: Scope | None) -> tuple[bool, str, dict[int | None, tuple[int, ...]]]:
         with app.state.sessionmaker() as session:
             scoping.bind(session, platform_actor("tests"), scope)
-            sent: list[str] = []
-            engine = session.get_bind()
-            listener = lambda _c, _cur, statement, *_: sent.append(statement)  # noqa: E731
-            sa_event.listen(engine, "before_cursor_execute", listener)
-            try:
+            with statements_sent(session.get_bind()) as sent:
                 area = map_layer.roll_up(map_layer.cell_counts(session, filters, utcnow()), map_layer.Level.CELL)
-            finally:
-                sa_event.remove(engine, "before_cursor_execute", listener)
             rows = dict(zip(area.ids, zip(*area.lights.values(), strict=True), strict=True))
-            return map_layer.sees_every_organisation(session), sent[-1], rows
+            return map_layer.sees_every_organisation(session), sent[-1][0], rows
 
     everything, statement, whole = counts(Scope("/"))  # every path starts with "/"
     assert everything and "org_id IN" not in statement and whole == counts(None)[2]
@@ -195,8 +188,6 @@ def test_the_kept_counts_follow_every_change_of_the_events(app, new_event, platf
     """Through the workflow's writes, bulk rows, clocks that passed their marks before the sweep,
     the sweep, a stopped clock, a move to another cell, closing and deleting, the kept counts
     (corrected by the turned rows) equal a scan of the events. On PostgreSQL nothing keeps them."""
-    from chengguan.cases import sweep
-    from chengguan.cases.models import EventAreaCount
 
     def same() -> None:
         platform_session.flush()

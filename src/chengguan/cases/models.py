@@ -114,8 +114,9 @@ class EventAreaCount(Base):
     n: Mapped[int] = mapped_column(BigInteger)
 
 
-def _stored_light(row: str) -> str:
-    """SQL for the light a row's stored columns say (``light`` holds a ``Light`` value or NULL)."""
+def stored_light_sql(row: str = "events") -> str:
+    """SQL for the light a row's stored columns say (``light`` holds a ``Light`` value or NULL):
+    what the triggers count by, and what the map's correction compares with the clock."""
     return (
         f"CASE WHEN {row}.deadline_at IS NULL THEN 'none' "
         f"WHEN {row}.light IN ('red', 'yellow') THEN {row}.light ELSE 'green' END"
@@ -129,7 +130,7 @@ def _area_count_triggers() -> list[str]:
 
     def key(row: str) -> str:
         areas = ", ".join(f"coalesce({row}.{c}, {NO_AREA})" for c in ("cell_id", "street_id", "district_id"))
-        return f"{areas}, {_stored_light(row)}"
+        return f"{areas}, {stored_light_sql(row)}"
 
     def open_(row: str) -> str:
         return f"{row}.{OPEN_ROWS}"
@@ -140,7 +141,7 @@ def _area_count_triggers() -> list[str]:
     )
     remove = f"UPDATE event_area_counts SET n = n - 1 WHERE ({columns}) = ({key('OLD')}) AND {open_('OLD')};"
     changed = " OR ".join(
-        [f"({open_('OLD')}) IS NOT ({open_('NEW')})", f"({_stored_light('OLD')}) IS NOT ({_stored_light('NEW')})"]
+        [f"({open_('OLD')}) IS NOT ({open_('NEW')})", f"({stored_light_sql('OLD')}) IS NOT ({stored_light_sql('NEW')})"]
         + [f"OLD.{c} IS NOT NEW.{c}" for c in ("cell_id", "street_id", "district_id")]
     )
     watched = "status, cell_id, street_id, district_id, deadline_at, light"

@@ -30,11 +30,20 @@ from typing import Any, Generic, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Select, Table, case, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Select, String, Table, case, func, literal, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from chengguan.cases import service as cases_service
-from chengguan.cases.models import EVENT_OPEN, NO_AREA, OPEN_STATUSES, Event, EventAreaCount, EventStatus, Light
+from chengguan.cases.models import (
+    EVENT_OPEN,
+    NO_AREA,
+    OPEN_STATUSES,
+    Event,
+    EventAreaCount,
+    EventStatus,
+    Light,
+    stored_light_sql,
+)
 from chengguan.errors import ChengguanError, Invalid
 from chengguan.orgs.models import Organisation, Scope
 from chengguan.taxonomy.models import Category
@@ -236,11 +245,7 @@ def no_scope(session: Session) -> bool:
 
 def stored_light() -> ColumnElement[str]:
     """The light the row's stored columns say, as ``event_area_counts`` keeps it."""
-    return case(
-        (Event.deadline_at.is_(None), literal(NO_LIGHT)),
-        (Event.light.in_((Light.RED.value, Light.YELLOW.value)), Event.light),
-        else_=literal(Light.GREEN.value),
-    )
+    return literal_column(f"({stored_light_sql()})", String).label("stored")
 
 
 def turned_statement(now: dt.datetime) -> Select[Any]:
