@@ -72,6 +72,7 @@ COLUMNS = [
     "cell_code",
     "category_key",
     "major_key",
+    "category_id",
 ]
 # the lake's own types and nullability (required columns scan faster), for the columns generated
 SCHEMA = pa.schema([lake.TABLES[0].schema.field(name) for name in COLUMNS])
@@ -103,6 +104,7 @@ def month_table(rng: np.random.Generator, month: str, rows: int, first_id: int) 
                 pa.array(category)
             ),
             "major_key": pa.array([f"E{i // 10:02d}" for i in range(N_CATEGORIES)]).take(pa.array(category)),
+            "category_id": category.astype(np.int64) + 1,
         },
         schema=SCHEMA,
     )
@@ -132,6 +134,18 @@ def generate(root: Path, rows: int, seed: int = 20260301) -> None:
         }
     )
     lake.write_table_file(root / "dim_cells", cells)
+    minors = [f"E{i // 10:02d}{i % 10:02d}" for i in range(N_CATEGORIES)]
+    majors = sorted({k[:3] for k in minors})
+    categories = pa.table(
+        {
+            "id": np.arange(1, len(minors) + len(majors) + 1, dtype=np.int64),  # a 小类's id is its index + 1
+            "key": minors + majors,
+            "name": minors + majors,
+            "level": ["minor"] * len(minors) + ["major"] * len(majors),
+            "major_key": [k[:3] for k in minors] + majors,
+        }
+    )
+    lake.write_table_file(root / "dim_categories", categories)
 
 
 def reusable(root: Path) -> bool:

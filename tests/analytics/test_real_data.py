@@ -27,9 +27,9 @@ CITIES = {
 REPORTS = next(t for t in lake.TABLES if t.name == "reports")
 
 
-def _empty(key_type: pa.DataType, name: str) -> lake.Lookup:
+def _empty(key_type: pa.DataType, values: dict[str, pa.DataType]) -> lake.Lookup:
     """A lookup that finds nothing: these cities have no taxonomy or grid of ours."""
-    return lake.Lookup(pa.array([], key_type), {name: pa.array([], pa.string())})
+    return lake.Lookup(pa.array([], key_type), {name: pa.array([], typ) for name, typ in values.items()})
 
 
 def load(city: str) -> pd.DataFrame:
@@ -62,8 +62,8 @@ def to_lake(frame: pd.DataFrame, tz: str, root: Path) -> None:
                 "street_id": pa.array([None], pa.int64()),
             },
         ),
-        categories=_empty(pa.string(), "major_key"),
-        cells=_empty(pa.int64(), "cell_code"),
+        categories=_empty(pa.string(), {"major_key": pa.string(), "category_id": pa.int64()}),
+        cells=_empty(pa.int64(), {"cell_code": pa.string()}),
     )
     table, months = lake.to_arrow(REPORTS, rows, ctx)
     for month in pc.unique(months).to_pylist():

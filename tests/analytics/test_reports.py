@@ -76,10 +76,11 @@ def _write_months(root: Path, spec: lake.TableSpec, frame: pd.DataFrame, columns
         lake.write_table_file(root / spec.name / f"month={month}", _facts(spec, data, len(part)))
 
 
-def _reports_frame(orgs: pd.DataFrame, cells: pd.DataFrame, categories: dict[str, str]) -> pd.DataFrame:
+def _reports_frame(orgs: pd.DataFrame, cells: pd.DataFrame, categories: pd.DataFrame) -> pd.DataFrame:
+    """``categories``: the chosen 小类, indexed by key, with their major_key and id."""
     rng = np.random.default_rng(20261130)
     cell = cells.sample(n=N, replace=True, random_state=7, weights=np.linspace(3, 1, len(cells))).reset_index()
-    keys = sorted(categories)
+    keys = sorted(categories.index)
     local = [
         dt.datetime.combine(FIRST + dt.timedelta(days=int(d)), dt.time(int(h), int(m)), TZ)
         for d, h, m in zip(rng.integers(0, DAYS, N), rng.integers(0, 24, N), rng.integers(0, 60, N), strict=True)
@@ -99,7 +100,8 @@ def _reports_frame(orgs: pd.DataFrame, cells: pd.DataFrame, categories: dict[str
             "source": rng.choice(SOURCES, N, p=[0.5, 0.3, 0.2]),
         }
     )
-    frame["major_key"] = frame["category_key"].map(categories)
+    frame["major_key"] = frame["category_key"].map(categories["major_key"])
+    frame["category_id"] = frame["category_key"].map(categories["id"])
     for column, lake_column in (("path", "area_path"), ("district_id", "district_id"), ("street_id", "street_id")):
         frame[lake_column] = frame["org_id"].map(by_org[column])
     return frame
@@ -136,13 +138,12 @@ def seeded_lake(app, settings: Settings, city: SampleCity, grid: SampleGrid, see
         ).all()
         categories_frame = lake.category_frame(session)
         calendar = calendar_service.get_calendar(session)
-    major = categories_frame.to_pandas().set_index("key")["major_key"]
-    categories = {r.key: major[r.key] for r in minors}
+    categories = categories_frame.to_pandas().set_index("key").loc[sorted(r.key for r in minors)]
     test_cells = cells.filter(pa.compute.is_in(cells.column("code"), pa.array(sorted(grid.cells)))).to_pandas()
     rep = _reports_frame(orgs.to_pandas(), test_cells, categories)
     ev = _events_frame(rep)
     fact = ["id", "day", "hour", "weekday", "org_id", "area_path", "district_id", "street_id", "cell_id", "cell_code"]
-    fact += ["category_key", "major_key", "source"]
+    fact += ["category_key", "major_key", "category_id", "source"]
     _write_months(root, lake.TABLES[0], rep, [*fact, "received_at"])
     _write_months(root, lake.TABLES[1], ev, [*fact, "first_reported_at", "deadline_at", "closed_at", "unit_id"])
     lake.write_table_file(root / "dim_orgs", orgs)

@@ -72,7 +72,7 @@ from chengguan.kit.workcal import WEEKEND, WorkCalendar
 from chengguan.orgs.models import OrgKind, org_table
 from chengguan.taxonomy.models import Category
 
-SCHEMA_VERSION = 2  # 2: required (non-null) columns
+SCHEMA_VERSION = 3  # 2: required (non-null) columns; 3: category_id
 CHUNK = 50_000  # rows read from the database at a time
 ROW_GROUP = 256_000  # rows per Parquet row group in a merged month file
 MANIFEST = "_manifest.json"
@@ -116,6 +116,7 @@ class TableSpec:
             fields.append(pa.field("cell_code", pa.string()))
         if self.has("category_key"):
             fields.append(pa.field("major_key", pa.string()))
+            fields.append(pa.field("category_id", pa.int64()))
         return pa.schema(fields)
 
     def _nullable(self, source: str | None) -> bool:
@@ -420,7 +421,7 @@ class Lookup:
 class Context:
     tz: str
     orgs: Lookup  # org id → area_path, district_id, street_id
-    categories: Lookup  # category key → major_key
+    categories: Lookup  # category key → major_key, category_id
     cells: Lookup  # cell id → cell_code
 
 
@@ -455,11 +456,12 @@ def org_frame(session: Session) -> pa.Table:
 
 
 def category_frame(session: Session) -> pa.Table:
-    """Every category with the key of its 大类 (a 大类's own key for itself)."""
+    """Every category with its id and the key of its 大类 (a 大类's own key for itself)."""
     rows = session.execute(select(Category.id, Category.key, Category.name, Category.level, Category.parent_id)).all()
     key_of = {r.id: r.key for r in rows}
     return pa.table(
         {
+            "id": pa.array([r.id for r in rows], I64),
             "key": pa.array([r.key for r in rows], STR),
             "name": pa.array([r.name for r in rows], STR),
             "level": pa.array([r.level for r in rows], STR),
@@ -534,6 +536,7 @@ def to_arrow(spec: TableSpec, rows: Sequence[Sequence[Any]], ctx: Context) -> tu
         data["cell_code"] = ctx.cells.take(data["cell_id"], "cell_code")
     if spec.has("category_key"):
         data["major_key"] = ctx.categories.take(data["category_key"], "major_key")
+        data["category_id"] = ctx.categories.take(data["category_key"], "category_id")
     return pa.table(data, schema=spec.schema), _months(local)
 
 
@@ -557,7 +560,7 @@ def _context(session: Session, settings: Settings) -> tuple[Context, dict[str, p
     ctx = Context(
         tz=settings.timezone,
         orgs=org_lookup,
-        categories=_lookup(categories, "key", {"major_key": "major_key"}),
+        categories=_lookup(categories, "key", {"major_key": "major_key", "id": "category_id"}),
         cells=_lookup(cells, "id", {"code": "cell_code"}),
     )
     return ctx, {"dim_orgs": orgs, "dim_categories": categories, "dim_cells": cells}
