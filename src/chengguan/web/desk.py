@@ -198,7 +198,9 @@ def with_dispatches(session: Session, event: Event, steps: list[StepOut]) -> lis
     stepped = {step.at for step in steps if step.action in ("dispatch", "assign")}
     records = [r for r in assign.history(session, event) if r.at not in stepped]
     ids = {r.actor_id for r in records if r.actor_id is not None}
-    actors = {uid: name for uid, name in session.execute(select(User.id, User.username).where(User.id.in_(ids)))}
+    # automatic dispatches name no one: no query for them (the event page's usual case)
+    named = session.execute(select(User.id, User.username).where(User.id.in_(ids))) if ids else ()
+    actors = {uid: name for uid, name in named}
     dispatches = [
         StepOut(
             id=0,
