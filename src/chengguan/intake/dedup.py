@@ -446,12 +446,13 @@ class DedupIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add(self, event: Candidate) -> None:
+    def add(self, event: Candidate) -> int:
+        """Index ``event``; its row (for :meth:`retire`)."""
         _require_aware(event.at, "at")
         _require_aware(event.last_at, "last_at")
         first, last = event.at.timestamp(), event.last_at.timestamp()
         key = bucket(event.lon, event.lat, self.config.bucket_m)
-        self._append(event.event_id, event.category_key, event.lon, event.lat, first, last, event.text, key)
+        return self._append(event.event_id, event.category_key, event.lon, event.lat, first, last, event.text, key)
 
     def _append(
         self, event_id: int, category_key: str, lon: float, lat: float, first: float, last: float, text: str, key: int
@@ -477,19 +478,20 @@ class DedupIndex:
         """A report at ``at`` joined ``event``: its span of reports now includes ``at``."""
         self._stretch(self._row(event), at)
 
-    def retire(self, event: Candidate) -> None:
-        """``event`` closed: it takes no more reports. Its row stays (rows are never removed) with
-        a span no window reaches, and leaves the sorted copy as a stretched row does."""
-        row = self._row(event)
+    def retire(self, row: int) -> None:
+        """The event at ``row`` (from :meth:`add`, or counted from :meth:`decide_many`'s start)
+        closed: it takes no more reports. Its row stays (rows are never removed) with a span no
+        window reaches, and leaves the sorted copy as a stretched row does. By row, not by id: an
+        event may be retired before its temporary id is renumbered."""
         self._first[row] = self._last[row] = 0.0  # 1970: finite, so the sorted copies' day codes hold
         if self._sorted is not None and row < self._sorted.rows:
             self._stale.add(row)
 
     def renumber(self, ids: Mapping[int, int]) -> None:
-        """Give the events :meth:`decide_many` added under temporary (negative) ids their real
-        ones, once they are written: the index can then serve the next batch."""
+        """Give the events added under temporary (negative) ids that ``ids`` names their real
+        ones, once they are written (others, of batches still being written, keep theirs)."""
         for row in np.flatnonzero(np.frombuffer(self._ids, dtype=np.int64) < 0).tolist():
-            self._ids[row] = ids[self._ids[row]]
+            self._ids[row] = ids.get(self._ids[row], self._ids[row])
 
     def decide(self, query: Query) -> Decision:
         """What :func:`decide` would say given :meth:`candidates`."""

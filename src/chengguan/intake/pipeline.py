@@ -15,28 +15,27 @@ import datetime as dt
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, event, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, event, or_, select
 from sqlalchemy.orm import Session
 
-from chengguan import audit
 from chengguan.calendar import service as calendar_service
 from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
-from chengguan.db import bulk_insert, bulk_insert_columns, utcnow
+from chengguan.db import utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
 from chengguan.dispatch.flow import dispatches_on_arrival
-from chengguan.dispatch.models import Consultation
 from chengguan.dispatch.planning import DispatchPlan, Planner
 from chengguan.dispatch.resolver import RuleBook, rulebook
 from chengguan.errors import FieldError, Invalid
 from chengguan.geo import gazetteer_service
 from chengguan.geo.gazetteer import AddressMatch
 from chengguan.intake import dedup
+from chengguan.intake.batch_rows import Rows, Written, write
 from chengguan.intake.channels import Channel, channel
-from chengguan.intake.models import DuplicateSuggestion, PendingReason, Report, ReportStatus
+from chengguan.intake.models import PendingReason, Report, ReportStatus
 from chengguan.intake.places import Place, PlaceBook, place_book
 from chengguan.intake.schemas import ReportIn
 from chengguan.kit.coords import CRS, convert
@@ -48,6 +47,10 @@ ADDRESS_CONFIDENCE = 0.6
 
 class Classifier(Protocol):
     def predict(self, texts: Sequence[str]) -> Sequence[Any]: ...  # items with .label .probability .top3 .confident
+
+
+# Events of a run's index that close later in the run: (closing time, row in the index).
+Closing = list[tuple[dt.datetime, int]]
 
 
 class _Carry:
@@ -66,7 +69,7 @@ class _Carry:
     def __init__(self) -> None:
         self.index: dedup.DedupIndex | None = None
         self.horizon = dt.datetime.max.replace(tzinfo=dt.UTC)
-        self.closing: list[tuple[dt.datetime, int, dedup.Candidate]] = []  # a heap, soonest first
+        self.closing: Closing = []  # (closing time, row in the index): a heap, soonest first
         self.trusted = False
         self.backwards = False
         self._generation = 0
@@ -90,9 +93,7 @@ class _Carry:
         event.listen(session, "after_commit", committed, once=True)
         event.listen(session, "after_soft_rollback", rolled_back, once=True)
 
-    def restart(
-        self, index: dedup.DedupIndex, horizon: dt.datetime, closing: list[tuple[dt.datetime, int, dedup.Candidate]]
-    ) -> None:
+    def restart(self, index: dedup.DedupIndex, horizon: dt.datetime, closing: Closing) -> None:
         self.index, self.horizon, self.closing = index, horizon, closing
         heapq.heapify(self.closing)
 
@@ -101,7 +102,7 @@ class _Carry:
         would have left them out."""
         assert self.index is not None
         while self.closing and self.closing[0][0] < at:
-            self.index.retire(heapq.heappop(self.closing)[2])
+            self.index.retire(heapq.heappop(self.closing)[1])
 
 
 @dataclass
@@ -120,6 +121,20 @@ class Context:
     # when it was submitted) and a report may arrive already closed.
     historical: bool = False
     carry: _Carry | None = None
+    # New events' temporary (negative) ids until written, unique in the run: a bulk run decides
+    # a batch before the one before it is written, and may merge into that one's new events.
+    temp_ids: Iterator[int] = field(default_factory=lambda: itertools.count(-1, -1))
+    unwritten: Unwritten | None = None  # a bulk run's batches decided and not yet written
+
+
+@dataclass
+class Unwritten:
+    """A bulk run's batches that are decided but not yet committed by its writer: the (channel,
+    external id) of their reports, which a report repeats as much as one in the database, and a
+    way to wait for them all, before open events are read from the database."""
+
+    keys: set[tuple[str, str]]
+    wait: Callable[[], None]
 
 
 def context(
@@ -258,8 +273,9 @@ def _history_problem(data: ReportIn, historical: bool) -> FieldError | None:
     return None
 
 
-def _repeats(session: Session, items: list[Item]) -> None:
-    """Mark reports already received (same channel and external id) — earlier or in this batch."""
+def _repeats(session: Session, ctx: Context, items: list[Item]) -> None:
+    """Mark reports already received (same channel and external id): earlier, in a batch being
+    written or in this batch."""
     keyed = [it for it in items if it.data.external_id]
     if not keyed:
         return
@@ -274,7 +290,7 @@ def _repeats(session: Session, items: list[Item]) -> None:
             chunk += chunk[-1:] * (_KEYS_PER_QUERY - len(chunk))  # padded: one statement shape, compiled once
             params = {"channel": code, **{f"e{j}": key for j, key in enumerate(chunk)}}
             found.update(((r.channel, r.external_id), r.id) for r in session.execute(_REPEATED, params))
-    seen: set[tuple[str, str | None]] = set()
+    seen: set[tuple[str, str | None]] = set(ctx.unwritten.keys) if ctx.unwritten else set()
     for it in keyed:
         key = (it.source.code, it.data.external_id)
         if key in found or key in seen:
@@ -404,14 +420,13 @@ def _batch_index(session: Session, ctx: Context, items: list[Item], earliest: dt
     return index
 
 
-Closing = list[tuple[dt.datetime, int, dedup.Candidate]]
-
-
 def _load(
     session: Session, ctx: Context, items: list[Item], index: dedup.DedupIndex, *where: ColumnElement[bool]
 ) -> Closing:
     """Add the events open during the batch that match ``where`` to ``index``; returns those of
     them that have closed since (history), with their closing time."""
+    if ctx.unwritten is not None:
+        ctx.unwritten.wait()  # the run's own events, all of them
     rows = session.execute(
         select(
             Event.id,
@@ -434,9 +449,9 @@ def _load(
             candidate = dedup.Candidate(
                 r.id, r.category_key, r.lon, r.lat, r.first_reported_at, r.last_reported_at, text
             )
-            index.add(candidate)
+            row = index.add(candidate)
             if r.closed_at is not None:
-                closing.append((r.closed_at, r.id, candidate))
+                closing.append((r.closed_at, row))
     return closing
 
 
@@ -465,50 +480,44 @@ def _deduplicate(session: Session, ctx: Context, items: list[Item]) -> list[_New
         dedup.Query._make((it.category_key, it.lon, it.lat, it.submitted_at, dedup.normalise(it.text)))
         for it in deciding
     ]
-    # New events get temporary negative ids: the index numbers its own -1, -2, … (so merges and
-    # suggestions name them); a merge turned new (below) takes one from far below those.
-    decisions = index.decide_many(queries, itertools.count(-1, -1))
+    # New events get temporary ids (so merges and suggestions name them): the index takes its
+    # own, in the order of its NEW decisions; a merge turned new (below) takes the next.
+    taken: list[int] = []
+    start = len(index)  # the index's rows for its new events follow on from here
+    decisions = index.decide_many(queries, _taking(ctx.temp_ids, taken))
+    carried = index if ctx.carry is not None and ctx.carry.index is index else None
+    indexed_new = zip(taken, itertools.count(start), strict=False)
     created: list[_NewEvent] = []
-    index_new, turned_new = itertools.count(-1, -1), itertools.count(-(10**12), -1)
     closed_new: dict[int, dt.datetime] = {}  # history: a new event of this batch → when it closed
-    for it, decision in zip(deciding, decisions, strict=True):
+    for it, query, decision in zip(deciding, queries, decisions, strict=True):
         it.decision = decision
-        target = decision.target
-        if target is not None and not _closed_before(closed_new.get(target.event_id), it.submitted_at):
+        target, closed_at = decision.target, it.data.closed_at
+        if decision.action is dedup.Action.NEW:
+            ref, row = next(indexed_new)
+        elif target is not None and not _closed_before(closed_new.get(target.event_id), it.submitted_at):
             it.event_ref, it.merged = target.event_id, True
+            continue
         elif decision.action is dedup.Action.SUGGEST:
             it.pending.append(PendingReason.DUPLICATE)
-        else:  # new, or a merge into an event of this batch that had closed by then
-            indexed = decision.action is dedup.Action.NEW
-            new = _NewEvent(next(index_new if indexed else turned_new), it, indexed)
-            created.append(new)
-            it.event_ref = new.ref
-            if it.data.closed_at is not None:
-                closed_new[new.ref] = it.data.closed_at
+            continue
+        else:  # a merge into an event of this batch that had closed by then
+            ref, row = next(ctx.temp_ids), -1
+            if carried is not None:  # for the batches after this one
+                row = carried.add(dedup.Candidate(ref, *query[:4], query.at, query.text))
+        created.append(_NewEvent(ref, it))
+        it.event_ref = ref
+        if closed_at is not None:
+            closed_new[ref] = closed_at
+            if carried is not None:
+                heapq.heappush(cast(_Carry, ctx.carry).closing, (closed_at, row))
     return created
 
 
-def _carry_forward(ctx: Context, created: list[_NewEvent], event_ids: dict[int, int]) -> None:
-    """The batch's new events into the run's carried index under their real ids: those its
-    decisions added, and the merges turned new; the closed ones (history) to retire in time."""
-    carry = ctx.carry
-    if carry is None or carry.index is None or not created:
-        return
-    carry.index.renumber(event_ids)
-    for new in created:
-        it = new.first
-        if new.indexed and it.data.closed_at is None:
-            continue  # its decision put it in the index, and nothing is to retire
-        assert it.category_key is not None and it.lon is not None and it.lat is not None
-        real = event_ids[new.ref]
-        last = new.last_at or it.submitted_at
-        candidate = dedup.Candidate(
-            real, it.category_key, it.lon, it.lat, it.submitted_at, last, dedup.normalise(it.text)
-        )
-        if not new.indexed:
-            carry.index.add(candidate)
-        if it.data.closed_at is not None:
-            heapq.heappush(carry.closing, (it.data.closed_at, real, candidate))
+def _taking(ids: Iterator[int], taken: list[int]) -> Iterator[int]:
+    """``ids``, noting each one taken."""
+    for i in ids:
+        taken.append(i)
+        yield i
 
 
 def _closed_before(closed_at: dt.datetime | None, at: dt.datetime) -> bool:
@@ -519,7 +528,6 @@ def _closed_before(closed_at: dt.datetime | None, at: dt.datetime) -> bool:
 class _NewEvent:
     ref: int  # temporary id until inserted
     first: Item
-    indexed: bool  # added to the dedup index by its decision (a merge turned new is not)
     reports: int = 1
     last_at: dt.datetime | None = None
 
@@ -539,7 +547,7 @@ def _dispatch_plans(ctx: Context, created: list[_NewEvent]) -> None:
         )
 
 
-# -- writing -------------------------------------------------------------------------------------
+# -- the batch's rows ----------------------------------------------------------------------------
 
 
 def _event_columns(ctx: Context, created: list[_NewEvent], planned: list[PlannedRows | None]) -> dict[str, list[Any]]:
@@ -602,21 +610,6 @@ def _planned(it: Item) -> PlannedRows | None:
     return rows if it.data.closed_at is None else replace(rows, consultation=None)
 
 
-def _insert_events(session: Session, ctx: Context, created: list[_NewEvent]) -> dict[int, int]:
-    """Insert the batch's new events (with their dispatch applied, and their 会商 opened);
-    temporary id → real id."""
-    if not created:
-        return {}
-    planned = [_planned(new.first) for new in created]
-    ids = bulk_insert_columns(session, Event, _event_columns(ctx, created, planned), return_ids=True)
-    # The dispatch itself stays on the event row, no record: ``dispatch.assign.first_dispatch``
-    # reads it back and writes it out before anything dispatches the event again.
-    consults = [dict(p.consultation, event_id=i) for p, i in zip(planned, ids, strict=True) if p and p.consultation]
-    if consults:
-        bulk_insert(session, Consultation, consults)
-    return {new.ref: real for new, real in zip(created, ids, strict=True)}
-
-
 def _merge_counts(items: list[Item], created: list[_NewEvent]) -> dict[int, list[dt.datetime]]:
     """Report times merged into each event: batch-new events count them before insert."""
     new_by_ref = {n.ref: n for n in created}
@@ -632,35 +625,7 @@ def _merge_counts(items: list[Item], created: list[_NewEvent]) -> dict[int, list
     return existing
 
 
-def _update_merged(session: Session, merged: dict[int, list[dt.datetime]]) -> None:
-    """One executemany for the batch: each open event gains its reports, and its span of reports
-    widens to hold them."""
-    if not merged:
-        return
-    table = cast(Table, Event.__table__)
-    last = bindparam("last", type_=table.c.last_reported_at.type)
-    first = bindparam("first", type_=table.c.first_reported_at.type)  # history may arrive out of order
-    stmt = (
-        table.update()
-        .where(table.c.id == bindparam("event_id"))
-        .values(
-            report_count=table.c.report_count + bindparam("n"),
-            first_reported_at=case((table.c.first_reported_at > first, first), else_=table.c.first_reported_at),
-            last_reported_at=case((table.c.last_reported_at < last, last), else_=table.c.last_reported_at),
-            updated_at=bindparam("now", type_=table.c.updated_at.type),
-        )
-    )
-    now = utcnow()
-    params = [
-        {"event_id": e, "n": len(times), "first": min(times), "last": max(times), "now": now}
-        for e, times in merged.items()
-    ]
-    session.connection().execute(stmt, params)
-
-
-def _report_columns(
-    ctx: Context, items: list[Item], event_ids: dict[int, int], reporter_user_id: int | None
-) -> dict[str, list[Any]]:
+def _report_columns(ctx: Context, items: list[Item], reporter_user_id: int | None) -> dict[str, list[Any]]:
     """The reports' columns, built column by column (see :func:`_event_columns`)."""
     data = [it.data for it in items]
     decisions = [it.decision for it in items]
@@ -674,9 +639,7 @@ def _report_columns(
             for it in items
         ],
         "pending_reasons": [_shared_reasons(reasons, it.pending) for it in items],
-        "event_id": [
-            None if it.pending or it.event_ref is None else event_ids.get(it.event_ref, it.event_ref) for it in items
-        ],
+        "event_id": [None if it.pending else it.event_ref for it in items],
         "title": [it.title for it in items],
         "description": [d.description for d in data],
         "submitted_at": [it.submitted_at for it in items],
@@ -710,39 +673,83 @@ def _shared_reasons(memo: dict[tuple[PendingReason, ...], list[str]], pending: l
     return found
 
 
-def _insert_reports(
-    session: Session,
-    ctx: Context,
-    items: list[Item],
-    created: list[_NewEvent],
-    event_ids: dict[int, int],
-    reporter_user_id: int | None,
-) -> None:
-    fresh = [it for it in items if not it.repeated]
-    if not fresh:
-        return
-    ids = bulk_insert_columns(
-        session, Report, _report_columns(ctx, fresh, event_ids, reporter_user_id), return_ids=True
-    )
+def _rows(
+    ctx: Context, fresh: list[Item], created: list[_NewEvent], reporter_user_id: int | None, now: dt.datetime
+) -> Rows:
+    """The batch's rows; each report learns what it opened, joined or may repeat (by temporary
+    id where the event is new)."""
+    merged = _merge_counts(fresh, created)
+    _dispatch_plans(ctx, created)
+    planned = [_planned(new.first) for new in created]
     new_by_ref = {n.ref: n for n in created}
-    suggestions = []
-    for it, report_id in zip(fresh, ids, strict=True):
-        it.report_id = report_id
+    suggestions: list[tuple[int, int, float, str]] = []
+    for i, it in enumerate(fresh):
         if it.event_ref is not None:
             new = new_by_ref.get(it.event_ref)
             it.event_is_new, it.event_plan = new is not None, new.first.plan if new else None
-            it.event_ref = event_ids.get(it.event_ref, it.event_ref)
         if it.decision is not None and PendingReason.DUPLICATE in it.pending:
-            it.suggested = [
-                (event_ids.get(s.candidate.event_id, s.candidate.event_id), s.value, s.explain()[:300])
-                for s in it.decision.suggestions  # may name an event of this batch
-            ]
-            suggestions += [
-                {"report_id": report_id, "event_id": e, "score": score, "reason": reason}
-                for e, score, reason in it.suggested
-            ]
-    if suggestions:
-        bulk_insert(session, DuplicateSuggestion, suggestions)
+            it.suggested = [(s.candidate.event_id, s.value, s.explain()[:300]) for s in it.decision.suggestions]
+            suggestions += [(i, e, score, reason) for e, score, reason in it.suggested]
+    return Rows(
+        [new.ref for new in created],
+        _event_columns(ctx, created, planned) if created else {},
+        [dict(p.consultation, event_id=n.ref) for n, p in zip(created, planned, strict=True) if p and p.consultation],
+        [(e, len(times), min(times), max(times)) for e, times in merged.items()],
+        _report_columns(ctx, fresh, reporter_user_id) if fresh else {},
+        suggestions,
+        fresh[0].org_id if fresh and len({it.org_id for it in fresh}) == 1 else None,
+        now,
+    )
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Decided:
+    """A batch decided, not yet written: its result (ids temporary) and what to write."""
+
+    result: Result
+    fresh: list[Item]
+    rows: Rows
+
+
+def decide(
+    session: Session,
+    reports: Sequence[ReportIn],
+    ctx: Context,
+    *,
+    reporter_user_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Decided:
+    """Everything but the writing; the session is only read."""
+    now = now or utcnow()
+    items, errors = _normalise(reports, ctx, now)
+    _repeats(session, ctx, items)
+    fresh = [it for it in items if not it.repeated]
+    _coordinates(fresh)
+    _addresses(session, ctx, fresh)
+    fresh = _place(ctx, fresh, errors)
+    fresh = _classify(ctx, fresh, errors)
+    created = _deduplicate(session, ctx, fresh)
+    rows = _rows(ctx, fresh, created, reporter_user_id, now)
+    done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
+    return Decided(Result(done, sorted(errors, key=lambda e: e.index)), fresh, rows)
+
+
+def settle(ctx: Context, decided: Decided, written: Written) -> Result:
+    """Give a written batch's reports their ids, and its new events their real ids (in the
+    reports and in the run's carried dedup index)."""
+    ids = written.ids
+    for it, report_id in zip(decided.fresh, written.report_ids, strict=True):
+        it.report_id = report_id
+        if it.event_ref is not None:
+            it.event_ref = ids.get(it.event_ref, it.event_ref)
+        if it.suggested:
+            it.suggested = [(ids.get(e, e), score, reason) for e, score, reason in it.suggested]
+    if ctx.carry is not None and ctx.carry.index is not None and ids:
+        ctx.carry.index.renumber(ids)
+    return decided.result
 
 
 def process(
@@ -756,47 +763,5 @@ def process(
     """Run reports through the pipeline in the caller's transaction. Refused reports come back
     as errors by position and write nothing; the others are all written."""
     with gc_paused():
-        return _process(session, reports, ctx, reporter_user_id, now or utcnow())
-
-
-def _process(
-    session: Session, reports: Sequence[ReportIn], ctx: Context, reporter_user_id: int | None, now: dt.datetime
-) -> Result:
-    items, errors = _normalise(reports, ctx, now)
-    _repeats(session, items)
-    fresh = [it for it in items if not it.repeated]
-    _coordinates(fresh)
-    _addresses(session, ctx, fresh)
-    fresh = _place(ctx, fresh, errors)
-    fresh = _classify(ctx, fresh, errors)
-    created = _deduplicate(session, ctx, fresh)
-    merged = _merge_counts(fresh, created)
-    _dispatch_plans(ctx, created)
-    event_ids = _insert_events(session, ctx, created)
-    _carry_forward(ctx, created, event_ids)
-    _update_merged(session, merged)
-    _insert_reports(session, ctx, fresh, created, event_ids, reporter_user_id)
-    done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
-    _audit(session, done)
-    return Result(done, sorted(errors, key=lambda e: e.index))
-
-
-def _audit(session: Session, items: list[Item]) -> None:
-    fresh = [it for it in items if not it.repeated]
-    if not fresh:
-        return
-    audit.record(
-        session,
-        "intake.batch",
-        "reports",
-        None,
-        after={
-            "reports": [it.report_id for it in fresh],
-            "events_created": sorted(
-                {it.event_ref for it in fresh if it.event_ref and not it.merged and not it.pending}
-            ),
-            "events_merged": sorted({it.event_ref for it in fresh if it.merged and it.event_ref}),
-            "pending": [it.report_id for it in fresh if it.pending],
-        },
-        org_id=fresh[0].org_id if len({it.org_id for it in fresh}) == 1 else None,
-    )
+        decided = decide(session, reports, ctx, reporter_user_id=reporter_user_id, now=now)
+        return settle(ctx, decided, write(session, decided.rows, {}))
