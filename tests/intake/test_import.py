@@ -19,7 +19,7 @@ from chengguan.audit import platform_actor
 from chengguan.cases.models import Event, EventStatus
 from chengguan.db import unit_of_work
 from chengguan.errors import FieldError, Invalid
-from chengguan.intake import importer
+from chengguan.intake import batch_rows, importer
 from chengguan.intake.importer import ImportJob, Summary
 from chengguan.intake.models import Report, ReportStatus
 from chengguan.intake.profiles import Profile, profile
@@ -252,7 +252,7 @@ def test_a_crash_then_resume_ends_as_a_clean_run(
     clear_intake(import_store)
 
     path = copy(NYC_SLICE, crash_dir)
-    real, calls = importer.write_batch, []
+    real, calls = batch_rows.write, []  # what the writer process runs (forked: patched too)
 
     def failing(*args: Any) -> Any:
         calls.append(1)
@@ -260,10 +260,10 @@ def test_a_crash_then_resume_ends_as_a_clean_run(
             raise RuntimeError("power cut")
         return real(*args)
 
-    monkeypatch.setattr(importer, "write_batch", failing)
+    monkeypatch.setattr(batch_rows, "write", failing)
     with pytest.raises(RuntimeError, match="power cut"):
         run(import_store, path, "nyc311", batch_size=50)
-    monkeypatch.setattr(importer, "write_batch", real)
+    monkeypatch.setattr(batch_rows, "write", real)
     checkpoint = json.loads(importer.default_checkpoint(path).read_text())
     assert checkpoint["last_line"] == 101  # two batches of 50 records (lines 2–101) committed
     assert len(snapshot(import_store)) == checkpoint["counts"]["imported"] < clean.counts.imported

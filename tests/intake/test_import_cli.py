@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from chengguan.cli import app as cli_app
 from chengguan.config import get_settings
-from chengguan.intake import importer
+from chengguan.intake import batch_rows
 from chengguan.intake.profiles import TEMPLATE_COLUMNS
 from tests.intake.import_fixtures import (
     BOSTON,
@@ -93,7 +93,7 @@ def test_the_same_command_carries_on_after_a_crash(
     cli: ImportStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = Path(shutil.copy(LA_SLICE, tmp_path))
-    real, calls = importer.write_batch, []
+    real, calls = batch_rows.write, []  # what the writer process runs (forked: patched too)
 
     def failing(*args: object) -> object:
         calls.append(1)
@@ -101,11 +101,11 @@ def test_the_same_command_carries_on_after_a_crash(
             raise RuntimeError("killed")
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importer, "write_batch", failing)
+    monkeypatch.setattr(batch_rows, "write", failing)
     code, _, _ = invoke("-p", "la311", path, "--batch-size", "100")
     assert code == 1  # the crash itself: an uncaught error, the checkpoint left behind
     assert json.loads(Path(f"{path}.checkpoint.json").read_text())["last_line"] == 201
-    monkeypatch.setattr(importer, "write_batch", real)
+    monkeypatch.setattr(batch_rows, "write", real)
     code, out, _ = invoke("-p", "la311", path, "--batch-size", "100")
     assert code == 3  # la311_slice's last record lies outside the jurisdiction
     assert "(resumed after line 201)" in out and "read 465" in out and "repeated 0" in out

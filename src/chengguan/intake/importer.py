@@ -24,7 +24,8 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, cast
@@ -35,6 +36,7 @@ from chengguan.audit import Actor
 from chengguan.db import unit_of_work
 from chengguan.errors import FieldError, Invalid
 from chengguan.intake import pipeline
+from chengguan.intake.bulk import BulkRun
 from chengguan.intake.profiles import Layout, Profile
 from chengguan.intake.schemas import ReportIn
 from chengguan.intake.sources import Record, Source, open_source
@@ -147,14 +149,6 @@ def default_checkpoint(path: Path) -> Path:
     return path.with_name(path.name + ".checkpoint.json")
 
 
-def write_batch(
-    factory: sessionmaker[Session], actor: Actor, ctx: pipeline.Context, reports: Sequence[ReportIn]
-) -> pipeline.Result:
-    """One batch through the pipeline in one transaction: committed whole or not at all."""
-    with unit_of_work(factory, actor=actor) as session:
-        return pipeline.process(session, reports, ctx)
-
-
 @dataclass
 class ImportJob:
     """One file into the store. ``resume``: True carries on from the checkpoint (which must
@@ -235,30 +229,64 @@ class ImportJob:
         state: Checkpoint,
         checkpoint_path: Path,
     ) -> int:
+        """Each batch decided and its rejects written while the run's writer writes the batch
+        before; the checkpoint moves past a batch once it is committed and its rejects are on
+        disk, in file order."""
+        steps: deque[_Step] = deque()
         done = 0
-        for batch in mapped_batches(reader, mapper, self.batch_size, after=state.last_line):
-            counts = Counts(read=len(batch.records))
-            reports, taken = batch.reports, batch.taken
-            counts.out_of_order = _before(reports, state.latest_at)
-            result = write_batch(self.factory, self.actor, ctx, reports) if reports else pipeline.Result([], [])
-            refused = batch.refused + [
-                (taken[r.index], FieldError(layout.column_of(r.error.field), r.error.message)) for r in result.refused
-            ]
-            for record, error in sorted(refused, key=lambda pair: pair[0].line):
-                rejects.add(record, error)
-            _count(counts, result)
-            counts.rejected = len(refused)
-            state.counts.add(counts)
-            state.last_line = batch.records[-1].line
-            if reports:
-                last = cast(dt.datetime, reports[-1].submitted_at)
-                state.latest_at = last if state.latest_at is None else max(state.latest_at, last)
-            state.rejects_size = rejects.sync()
-            state.save(checkpoint_path)
-            done += len(batch.records)
-            if self.on_progress is not None:
-                self.on_progress(reader.position(), reader.total)
+
+        def advance() -> None:
+            nonlocal done
+            while steps and steps[0].committed and steps[0].rejects_size is not None:
+                step = steps.popleft()
+                state.counts.add(step.counts)
+                state.last_line = step.batch.records[-1].line
+                state.latest_at, state.rejects_size = step.latest_at, cast(int, step.rejects_size)
+                state.save(checkpoint_path)
+                done += len(step.batch.records)
+                if self.on_progress is not None:
+                    self.on_progress(reader.position(), reader.total)
+
+        def committed(step: _Step) -> Callable[[pipeline.Result], None]:
+            def mark(_result: pipeline.Result) -> None:
+                step.committed = True
+                advance()
+
+            return mark
+
+        latest = state.latest_at
+        with BulkRun(self.factory, self.actor, ctx) as run:
+            for batch in mapped_batches(reader, mapper, self.batch_size, after=state.last_line):
+                reports, taken = batch.reports, batch.taken
+                step = _Step(batch, Counts(read=len(batch.records), out_of_order=_before(reports, latest)))
+                if reports:
+                    last = cast(dt.datetime, reports[-1].submitted_at)
+                    latest = last if latest is None else max(latest, last)
+                step.latest_at = latest
+                steps.append(step)
+                result = run.submit(reports, committed(step))
+                refused = batch.refused + [
+                    (taken[r.index], FieldError(layout.column_of(r.error.field), r.error.message))
+                    for r in result.refused
+                ]
+                for record, error in sorted(refused, key=lambda pair: pair[0].line):
+                    rejects.add(record, error)
+                _count(step.counts, result)
+                step.counts.rejected = len(refused)
+                step.rejects_size = rejects.sync()
+                advance()
         return done
+
+
+@dataclass
+class _Step:
+    """A batch on its way: counted and its rejects written when decided, committed later."""
+
+    batch: MappedBatch
+    counts: Counts
+    latest_at: dt.datetime | None = None
+    rejects_size: int | None = None
+    committed: bool = False
 
 
 @dataclass

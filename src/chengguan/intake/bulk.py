@@ -1,0 +1,257 @@
+"""A bulk run of the intake pipeline: batches decided in this process while a writer process
+writes the ones before them, each in its own transaction, in order.
+
+Deciding a batch (normalise … dispatch, the rows built) and writing it (SQLite's inserts and
+their bindings) each take about half of the bulk path's time, and one Python process runs only
+one of them at a time: a writer thread was measured at 17,000 reports/s where the work is worth
+20,000, held back by the GIL. So the writer is a process of its own, forked (it shares the
+pipeline's code and the engine's settings; a spawned one would spend seconds importing them).
+
+What the pipeline reads while batches are in flight stays right:
+- a report repeats one of a batch not yet written: their (channel, external id) are kept here
+  (:class:`pipeline.Unwritten`) until the writer commits them;
+- merges and suggestions may name a new event of a batch not yet written, by its temporary
+  id: the writer keeps each temporary id's real one until every batch that may name it is
+  written, and the run's dedup index learns them as batches are settled;
+- before the pipeline reads open events from the database (a run's first batch, or a batch out
+  of time order) it waits for every batch in flight.
+
+A failed write stops the run: the batches before it stay committed (their ``on_written`` ran),
+the ones after it are not written, and :class:`WriteFailed` names the batch. An in-memory
+database cannot be shared with another process: there (and given ``separate=False``) each
+batch is written in this process right after it is decided, by the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from chengguan.audit import Actor
+from chengguan.db import unit_of_work
+from chengguan.intake import batch_rows, pipeline
+from chengguan.intake.schemas import ReportIn
+from chengguan.kit.gcpause import gc_paused
+
+# Batches decided and handed to the writer, not yet committed: the writer always has the next
+# one ready while this process decides the one after.
+IN_FLIGHT = 2
+STOP_TIMEOUT_S = 60.0
+
+
+class WriteFailed(RuntimeError):
+    """A batch could not be written; the ones before it are committed, none after it."""
+
+
+@dataclass
+class _Batch:
+    number: int
+    decided: pipeline.Decided
+    keys: list[tuple[str, str]]
+    on_written: Callable[[pipeline.Result], None] | None
+
+
+class _Writer(Protocol):
+    def send(self, rows: batch_rows.Rows, forget: list[int]) -> None: ...
+    def ready(self) -> bool: ...
+    def receive(self) -> batch_rows.Written: ...
+    def close(self) -> None: ...
+
+
+@dataclass
+class BulkRun:
+    """``with BulkRun(factory, actor, ctx) as run: run.submit(batch, on_written=…)`` for each
+    batch; leaving the block waits for the last writes. ``ctx`` is the run's (historical)
+    context, built once; ``on_written(result)`` runs here, in batch order, once the batch is
+    committed, with the reports' ids filled in."""
+
+    factory: sessionmaker[Session]
+    actor: Actor
+    ctx: pipeline.Context
+    separate: bool | None = None  # a writer process; None: unless the database is in memory
+    _writer: _Writer | None = None
+    _flight: deque[_Batch] = field(default_factory=deque)
+    _forget: list[int] = field(default_factory=list)  # temporary ids no batch still to come names
+    _submitted: int = 0
+    _failed: WriteFailed | None = None
+
+    def __enter__(self) -> BulkRun:
+        engine = self.factory.kw["bind"]
+        in_memory = engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:")
+        if self.separate is None:
+            self.separate = not in_memory
+        if self.separate and in_memory:
+            raise ValueError("an in-memory database cannot be written by another process")
+        self._writer = _Process(self.factory, self.actor) if self.separate else _InProcess(self.factory, self.actor)
+        self.ctx.unwritten = pipeline.Unwritten(set(), self.wait)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            else:  # what is in flight was decided rightly: written, it keeps its on_written
+                with contextlib.suppress(WriteFailed):
+                    self.wait()
+        finally:
+            assert self._writer is not None
+            self._writer.close()
+            self.ctx.unwritten = None
+
+    def submit(
+        self, reports: Sequence[ReportIn], on_written: Callable[[pipeline.Result], None] | None = None
+    ) -> pipeline.Result:
+        """Decide a batch and hand it to the writer; its result (temporary event ids, no report
+        ids yet) at once, and again, complete, to ``on_written`` once it is committed."""
+        assert self._writer is not None and self.ctx.unwritten is not None, "use BulkRun as a context manager"
+        self._collect(block=False)
+        forget, self._forget = self._forget, []  # settled before this batch is decided
+        with unit_of_work(self.factory, actor=self.actor) as session, gc_paused():
+            decided = pipeline.decide(session, reports, self.ctx)
+        keys = [(it.source.code, it.data.external_id) for it in decided.fresh if it.data.external_id]
+        self.ctx.unwritten.keys.update(keys)
+        while len(self._flight) >= IN_FLIGHT:
+            self._collect_one()
+        self._submitted += 1
+        self._flight.append(_Batch(self._submitted, decided, keys, on_written))
+        self._writer.send(decided.rows, forget)
+        if not self.separate:
+            self._collect(block=True)
+        return decided.result
+
+    def wait(self) -> None:
+        """Until every batch handed to the writer is committed (or one failed)."""
+        self._collect(block=True)
+
+    def _collect(self, *, block: bool) -> None:
+        assert self._writer is not None
+        while self._flight and (block or self._writer.ready()):
+            self._collect_one()
+
+    def _collect_one(self) -> None:
+        assert self._writer is not None and self.ctx.unwritten is not None
+        if self._failed is not None:
+            raise self._failed
+        batch = self._flight[0]
+        try:
+            written = self._writer.receive()
+        except WriteFailed as exc:
+            self._fail(WriteFailed(f"batch {batch.number} of this run was not written: {exc}"))
+            raise self._failed from exc  # type: ignore[misc]
+        self._flight.popleft()
+        result = pipeline.settle(self.ctx, batch.decided, written)
+        self.ctx.unwritten.keys.difference_update(batch.keys)
+        self._forget += batch.decided.rows.event_refs
+        if batch.on_written is not None:
+            batch.on_written(result)
+
+    def _fail(self, failure: WriteFailed) -> None:
+        """Nothing after a failed batch is written; the run's carried dedup index, which holds
+        their events, is dropped."""
+        self._failed = failure
+        self._flight.clear()
+        if self.ctx.carry is not None:
+            self.ctx.carry.index = None
+        assert self.ctx.unwritten is not None
+        self.ctx.unwritten.keys.clear()
+
+
+class _InProcess:
+    """Each batch written here, in its own transaction, as soon as it is handed over."""
+
+    def __init__(self, factory: sessionmaker[Session], actor: Actor) -> None:
+        self._factory, self._actor = factory, actor
+        self._known: dict[int, int] = {}
+        self._done: deque[batch_rows.Written | WriteFailed] = deque()
+
+    def send(self, rows: batch_rows.Rows, forget: list[int]) -> None:
+        self._done.append(_write_one(self._factory, self._actor, rows, forget, self._known))
+
+    def ready(self) -> bool:
+        return bool(self._done)
+
+    def receive(self) -> batch_rows.Written:
+        return _reply(self._done.popleft())
+
+    def close(self) -> None:
+        self._done.clear()
+
+
+class _Process:
+    """The writer process, forked, fed batches through a pipe; it answers each with the ids it
+    wrote or the failure, and stops at the first failure."""
+
+    def __init__(self, factory: sessionmaker[Session], actor: Actor) -> None:
+        # No connection may cross the fork (SQLite's locks are per process): the pool is emptied
+        # here and the child's engine starts its own.
+        factory.kw["bind"].dispose()
+        context = multiprocessing.get_context("fork")
+        self._pipe, theirs = context.Pipe()
+        self._process = context.Process(target=_serve, args=(theirs, factory, actor), daemon=True, name="intake-writer")
+        self._process.start()
+        theirs.close()
+
+    def send(self, rows: batch_rows.Rows, forget: list[int]) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # it stopped: ``receive`` says why
+            self._pipe.send((rows, forget))
+
+    def ready(self) -> bool:
+        return self._pipe.poll()
+
+    def receive(self) -> batch_rows.Written:
+        try:
+            reply = self._pipe.recv()
+        except EOFError:
+            self._process.join(STOP_TIMEOUT_S)
+            raise WriteFailed(f"the writer process stopped (exit code {self._process.exitcode})") from None
+        return _reply(reply)
+
+    def close(self) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._pipe.send(None)
+        self._process.join(STOP_TIMEOUT_S)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._pipe.close()
+
+
+def _serve(pipe: Connection, factory: sessionmaker[Session], actor: Actor) -> None:
+    """The writer process's loop, until told to stop or a batch fails."""
+    factory.kw["bind"].dispose(close=False)  # the parent's pool (emptied before the fork) is not ours
+    gc.freeze()  # the inherited heap: never walked by a collection here (nor copied page by page)
+    known: dict[int, int] = {}
+    while (message := pipe.recv()) is not None:
+        rows, forget = message
+        reply = _write_one(factory, actor, rows, forget, known)
+        pipe.send(reply)
+        if isinstance(reply, WriteFailed):
+            return
+
+
+def _write_one(
+    factory: sessionmaker[Session], actor: Actor, rows: batch_rows.Rows, forget: list[int], known: dict[int, int]
+) -> batch_rows.Written | WriteFailed:
+    for ref in forget:
+        known.pop(ref, None)
+    try:
+        with gc_paused(), unit_of_work(factory, actor=actor) as session:
+            return batch_rows.write(session, rows, known)
+    except Exception as exc:  # the run stops, and says why
+        return WriteFailed("".join(traceback.format_exception_only(exc)).strip())
+
+
+def _reply(reply: Any) -> batch_rows.Written:
+    if isinstance(reply, WriteFailed):
+        raise reply
+    return reply
