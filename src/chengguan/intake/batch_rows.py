@@ -9,6 +9,7 @@ that was decided before it was written. :func:`write` turns every one into the r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,7 +20,7 @@ from chengguan import audit
 from chengguan.cases.models import Event
 from chengguan.db import bulk_insert, bulk_insert_columns
 from chengguan.dispatch.models import Consultation
-from chengguan.intake.models import DuplicateSuggestion, Report, ReportStatus
+from chengguan.intake.models import DuplicateSuggestion, Report
 
 
 @dataclass
@@ -30,8 +31,18 @@ class Rows:
     merged: list[tuple[int, int, dt.datetime, dt.datetime]]  # (event id, reports, first, last)
     reports: dict[str, list[Any]]  # columns; ``event_id`` real or temporary
     suggestions: list[tuple[int, int, float, str]]  # (position in ``reports``, event id, score, reason)
-    audit_org_id: int | None
+    audit: BatchAudit
     at: dt.datetime  # when the batch was taken in (the merged events' ``updated_at``)
+
+
+@dataclass
+class BatchAudit:
+    """What the batch's audit entry names besides its reports."""
+
+    created: list[int]  # events the reports opened (ids real or temporary)
+    merged: list[int]  # events they joined
+    pending: list[int]  # positions in ``Rows.reports`` of those waiting for a clerk
+    org_id: int | None  # the one organisation of every report, if there is one
 
 
 @dataclass
@@ -69,7 +80,7 @@ def write(session: Session, rows: Rows, known: dict[int, int]) -> Written:
                 for i, e, score, reason in rows.suggestions
             ]
             bulk_insert(session, DuplicateSuggestion, suggested)
-        _audit(session, rows, columns, report_ids)
+        _audit(session, rows, report_ids, real)
     return Written(report_ids, used)
 
 
@@ -95,8 +106,7 @@ def _update_merged(session: Session, merged: list[tuple[int, int, dt.datetime, d
     session.connection().execute(stmt, params)
 
 
-def _audit(session: Session, rows: Rows, columns: dict[str, list[Any]], report_ids: list[int]) -> None:
-    states = list(zip(columns["status"], columns["event_id"], report_ids, strict=True))
+def _audit(session: Session, rows: Rows, report_ids: list[int], real: Callable[[int], int]) -> None:
     audit.record(
         session,
         "intake.batch",
@@ -104,9 +114,9 @@ def _audit(session: Session, rows: Rows, columns: dict[str, list[Any]], report_i
         None,
         after={
             "reports": report_ids,
-            "events_created": sorted({e for s, e, _ in states if s is ReportStatus.CREATED}),
-            "events_merged": sorted({e for s, e, _ in states if s is ReportStatus.MERGED}),
-            "pending": [r for s, _, r in states if s is ReportStatus.PENDING],
+            "events_created": sorted({real(e) for e in rows.audit.created}),
+            "events_merged": sorted({real(e) for e in rows.audit.merged}),
+            "pending": [report_ids[i] for i in rows.audit.pending],
         },
-        org_id=rows.audit_org_id,
+        org_id=rows.audit.org_id,
     )

@@ -33,7 +33,7 @@ from chengguan.errors import FieldError, Invalid
 from chengguan.geo import gazetteer_service
 from chengguan.geo.gazetteer import AddressMatch
 from chengguan.intake import dedup
-from chengguan.intake.batch_rows import Rows, Written, write
+from chengguan.intake.batch_rows import BatchAudit, Rows, Written, write
 from chengguan.intake.channels import Channel, channel
 from chengguan.intake.models import PendingReason, Report, ReportStatus
 from chengguan.intake.places import Place, PlaceBook, place_book
@@ -697,7 +697,12 @@ def _rows(
         [(e, len(times), min(times), max(times)) for e, times in merged.items()],
         _report_columns(ctx, fresh, reporter_user_id) if fresh else {},
         suggestions,
-        fresh[0].org_id if fresh and len({it.org_id for it in fresh}) == 1 else None,
+        BatchAudit(
+            [it.event_ref for it in fresh if it.event_ref is not None and not (it.merged or it.pending)],
+            [it.event_ref for it in fresh if it.event_ref is not None and it.merged],
+            [i for i, it in enumerate(fresh) if it.pending],
+            fresh[0].org_id if fresh and len({it.org_id for it in fresh}) == 1 else None,
+        ),
         now,
     )
 
