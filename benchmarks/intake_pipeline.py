@@ -41,6 +41,7 @@ from chengguan.geo.models import GridCell
 from chengguan.intake import pipeline
 from chengguan.intake.bulk import BulkRun
 from chengguan.intake.classifier import TextClassifier
+from chengguan.intake.importer import BATCH_SIZE
 from chengguan.intake.schemas import ReportIn
 from chengguan.kit.coords import CRS, convert_point
 from demo_city import city_copy  # benchmarks/demo_city.py
@@ -123,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, help="a directory holding a built demo (d.db), copied")
     parser.add_argument("--reports", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=BATCH_SIZE, help="default: the importer's")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()

@@ -236,10 +236,12 @@ class Result:
 # -- stages ------------------------------------------------------------------------------------------
 
 
-def _normalise(reports: Sequence[ReportIn], ctx: Context, now: dt.datetime) -> tuple[list[Item], list[Refusal]]:
+def _normalise(
+    reports: Sequence[ReportIn], ctx: Context, now: dt.datetime, first: int
+) -> tuple[list[Item], list[Refusal]]:
     items: list[Item] = []
     errors: list[Refusal] = []
-    for i, data in enumerate(reports):
+    for i, data in enumerate(reports, first):
         try:
             source = channel(data.channel)
         except Invalid as exc:
@@ -726,10 +728,12 @@ def decide(
     *,
     reporter_user_id: int | None = None,
     now: dt.datetime | None = None,
+    first: int = 0,
 ) -> Decided:
-    """Everything but the writing; the session is only read."""
+    """Everything but the writing; the session is only read. ``first``: the position of the first
+    report in the caller's input (results and refusals name positions)."""
     now = now or utcnow()
-    items, errors = _normalise(reports, ctx, now)
+    items, errors = _normalise(reports, ctx, now, first)
     _repeats(session, ctx, items)
     fresh = [it for it in items if not it.repeated]
     _coordinates(fresh)
