@@ -60,9 +60,7 @@ def counts(store: ImportStore) -> tuple[int, int, int]:
         return (
             session.scalar(select(func.count()).select_from(Event).execution_options(skip_scope=True)) or 0,
             session.scalar(select(func.count()).select_from(Report).execution_options(skip_scope=True)) or 0,
-            session.scalar(
-                select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "intake.batch")
-            )
+            session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "intake.batch"))
             or 0,
         )
 
@@ -146,10 +144,13 @@ def test_a_failed_write_stops_the_run_and_keeps_the_batches_before_it(
     reports = stream(40)
     ctx = context(import_store)
     committed: list[pipeline.Result] = []
-    with pytest.raises(WriteFailed, match=r"batch 3 of this run was not written: RuntimeError: disk full"):
-        with BulkRun(import_store.factory, platform_actor("tests"), ctx, separate=True) as run:
-            for start in range(0, len(reports), 10):
-                run.submit(reports[start : start + 10], committed.append)
+    failure = r"batch 3 of this run was not written: RuntimeError: disk full"
+    with (
+        pytest.raises(WriteFailed, match=failure),
+        BulkRun(import_store.factory, platform_actor("tests"), ctx, separate=True) as run,
+    ):
+        for start in range(0, len(reports), 10):
+            run.submit(reports[start : start + 10], committed.append)
     assert len(committed) == 2
     fresh = sum(not it.repeated for result in committed for it in result.items)
     assert counts(import_store)[1] == fresh  # the two batches, nothing of the third or the fourth

@@ -3,13 +3,13 @@ report history."""
 
 from __future__ import annotations
 
-import functools
 import time
 
 import typer
 
 from chengguan.config import get_settings
-from chengguan.console import cli_session, reports_errors
+from chengguan.console import cli_actor, cli_session, reports_errors
+from chengguan.db import create_engine, make_sessionmaker
 from chengguan.demo import history
 from chengguan.demo.build import CITY_ADMIN, DemoResult, build_demo
 from chengguan.intake.channels import CHANNELS
@@ -82,7 +82,11 @@ def _load_history(spec: history.HistorySpec) -> None:
             next_line = handled + step
             typer.echo(f"  {handled:>9,} reports  {time.perf_counter() - begun:6.0f} s")
 
-    result = history.load_history(functools.partial(cli_session, "demo"), spec, progress)
+    engine = create_engine(get_settings().db_url)
+    try:
+        result = history.load_history(make_sessionmaker(engine), cli_actor("demo"), spec, progress)
+    finally:
+        engine.dispose()
     _report_history(result)
 
 

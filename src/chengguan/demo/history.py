@@ -1,9 +1,9 @@
 """A year of reports for the demo city, fed through the intake pipeline like any bulk import.
 
 ``chengguan demo`` loads 500,000 reports made up here, 2025-11-22 … 2026-11-21 (Asia/Shanghai),
-in batches of 5,000, each through :func:`chengguan.intake.pipeline.process` in its own unit of
-work: the pipeline places them, merges repeats, dispatches by the responsibility list and writes
-events and reports, exactly as for a real history import.
+in batches of 5,000 through the bulk path of a history import (:class:`chengguan.intake.bulk.BulkRun`,
+each batch its own unit of work): the pipeline places them, merges repeats, dispatches by the
+responsibility list and writes events and reports, exactly as for a real history import.
 
 How a year is made (all from one seed, so a seed gives the same reports every time), from the
 city as :mod:`history_city` reads it:
@@ -31,17 +31,19 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from chengguan.audit import Actor
+from chengguan.db import unit_of_work
 from chengguan.demo.history_city import City, read_city
 from chengguan.demo.history_plan import BATCH, DAY_S, DAYS, DEFAULT_REPORTS, FIRST_DAY, HistorySpec, Plan, Rows
 from chengguan.demo.history_writer import Writer
 from chengguan.intake import pipeline
+from chengguan.intake.bulk import BulkRun
 from chengguan.intake.models import Report
 from chengguan.intake.schemas import ReportIn
 
@@ -91,7 +93,6 @@ def generate(city: City, spec: HistorySpec) -> Iterator[list[ReportIn]]:
 
 # -- loading through the intake pipeline ------------------------------------------------------------
 
-Units = Callable[[], AbstractContextManager[Session]]  # opens one unit of work (session with an actor)
 
 
 @dataclass
@@ -126,26 +127,34 @@ def has_reports(session: Session) -> bool:
 
 
 def load_history(
-    units: Units, spec: HistorySpec, progress: Callable[[HistoryResult], None] | None = None
+    factory: sessionmaker[Session],
+    actor: Actor,
+    spec: HistorySpec,
+    progress: Callable[[HistoryResult], None] | None = None,
 ) -> HistoryResult:
-    """Generate the history and feed it to the intake pipeline, one unit of work per batch
-    (a failure keeps the batches before it; reports carry their source ids, so a second run
-    with the same spec skips what is there and adds the rest)."""
+    """Generate the history and feed it to the intake pipeline as a bulk run (one context, one
+    unit of work per batch, written by the run's writer while the next is made and decided; a
+    failure keeps the batches before it; reports carry their source ids, so a second run with
+    the same spec skips what is there and adds the rest)."""
     started = time.perf_counter()
-    with units() as session:
+    with unit_of_work(factory, actor=actor) as session:
         city = read_city(session)
+        ctx = pipeline.context(session, classifier=None, historical=True)
     result = HistoryResult()
-    batches = generate(city, spec)
-    while True:
-        before = time.perf_counter()
-        batch = next(batches, None)
-        result.generating += time.perf_counter() - before
-        if batch is None:
-            break
-        with units() as session:
-            ctx = pipeline.context(session, classifier=None, historical=True)
-            result.add(pipeline.process(session, batch, ctx))
+
+    def written(outcome: pipeline.Result) -> None:
+        result.add(outcome)
         if progress is not None:
             progress(result)
+
+    batches = generate(city, spec)
+    with BulkRun(factory, actor, ctx) as run:
+        while True:
+            before = time.perf_counter()
+            batch = next(batches, None)
+            result.generating += time.perf_counter() - before
+            if batch is None:
+                break
+            run.submit(batch, written)
     result.seconds = time.perf_counter() - started
     return result
