@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, and_, bindparam, event, or_, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from chengguan.calendar import service as calendar_service
 from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
-from chengguan.db import bind_columns, utcnow
+from chengguan.db import utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
 from chengguan.dispatch.flow import dispatches_on_arrival
 from chengguan.dispatch.planning import DispatchPlan, Planner
@@ -286,13 +285,15 @@ def _repeats(session: Session, ctx: Context, items: list[Item]) -> None:
     for it in keyed:
         by_channel[it.source.code].add(cast(str, it.data.external_id))
     found: dict[tuple[str, str | None], int] = {}
+    connection = session.connection()  # Core: the ORM's compile step cost more than the lookup (and no scope applies)
     for code, ids in by_channel.items():
         ordered = sorted(ids)
-        for i in range(0, len(ordered), _KEYS_PER_QUERY):
-            chunk = ordered[i : i + _KEYS_PER_QUERY]
-            chunk += chunk[-1:] * (_KEYS_PER_QUERY - len(chunk))  # padded: one statement shape, compiled once
+        for i in range(0, len(ordered), _LARGE):
+            chunk = ordered[i : i + _LARGE]
+            size = _SMALL if len(chunk) <= _SMALL else _LARGE
+            chunk += chunk[-1:] * (size - len(chunk))  # padded: two statement shapes, each compiled once
             params = {"channel": code, **{f"e{j}": key for j, key in enumerate(chunk)}}
-            found.update(((r.channel, r.external_id), r.id) for r in session.execute(_REPEATED, params))
+            found.update(((r.channel, r.external_id), r.id) for r in connection.execute(_REPEATED[size], params))
     seen: set[tuple[str, str | None]] = set(ctx.unwritten.keys) if ctx.unwritten else set()
     for it in keyed:
         key = (it.source.code, it.data.external_id)
@@ -302,12 +303,17 @@ def _repeats(session: Session, ctx: Context, items: list[Item]) -> None:
 
 
 # The idempotency lookup, a fixed number of keys at a time: an expanding ``IN`` (or a tuple
-# ``IN``) is compiled afresh for every batch, which cost more than the lookup itself.
-_KEYS_PER_QUERY = 500
-_REPEATED = select(Report.id, Report.channel, Report.external_id).where(
-    Report.channel == bindparam("channel"),
-    Report.external_id.in_([bindparam(f"e{j}") for j in range(_KEYS_PER_QUERY)]),
-)
+# ``IN``) is compiled afresh for every batch, which cost more than the lookup itself. Two sizes:
+# an API request's few reports, and a bulk run's chunk in one statement (five of 500 cost twice
+# as much).
+_SMALL, _LARGE = 25, 2_500
+_REPEATED = {
+    size: select(Report.id, Report.channel, Report.external_id).where(
+        Report.channel == bindparam("channel"),
+        Report.external_id.in_([bindparam(f"e{j}") for j in range(size)]),
+    )
+    for size in (_SMALL, _LARGE)
+}
 
 
 def _coordinates(items: list[Item]) -> None:
@@ -677,17 +683,16 @@ def _shared_reasons(memo: dict[tuple[PendingReason, ...], list[str]], pending: l
 
 
 def _rows(
-    ctx: Context,
-    dialect: Dialect,
-    fresh: list[Item],
-    created: list[_NewEvent],
-    reporter_user_id: int | None,
-    now: dt.datetime,
+    ctx: Context, fresh: list[Item], created: list[_NewEvent], reporter_user_id: int | None, now: dt.datetime
 ) -> Rows:
-    """The batch's rows, bound for ``dialect`` (here, not in a bulk run's writer, which has the
-    database's work); each report learns what it opened, joined or may repeat (by temporary id
-    where the event is new)."""
+    """The batch's rows; each report learns what it opened, joined or may repeat (by temporary
+    id where the event is new)."""
     merged = _merge_counts(fresh, created)
+    # The new events in the order of their dedup bucket, i.e. of place: the events table's
+    # indexes (bucket, cell, organisation, unit) then take each chunk in runs of neighbouring
+    # keys, a fifth less of the writer's time than in the order reported.
+    size = ctx.dedup.bucket_m
+    created = sorted(created, key=lambda n: dedup.bucket(cast(float, n.first.lon), cast(float, n.first.lat), size))
     _dispatch_plans(ctx, created)
     planned = [_planned(new.first) for new in created]
     new_by_ref = {n.ref: n for n in created}
@@ -701,10 +706,10 @@ def _rows(
             suggestions += [(i, e, score, reason) for e, score, reason in it.suggested]
     return Rows(
         [new.ref for new in created],
-        bind_columns(dialect, Event, _event_columns(ctx, created, planned)) if created else {},
+        _event_columns(ctx, created, planned) if created else {},
         [dict(p.consultation, event_id=n.ref) for n, p in zip(created, planned, strict=True) if p and p.consultation],
         [(e, len(times), min(times), max(times)) for e, times in merged.items()],
-        bind_columns(dialect, Report, _report_columns(ctx, fresh, reporter_user_id)) if fresh else {},
+        _report_columns(ctx, fresh, reporter_user_id) if fresh else {},
         suggestions,
         BatchAudit(
             [it.event_ref for it in fresh if it.event_ref is not None and not (it.merged or it.pending)],
@@ -748,7 +753,7 @@ def decide(
     fresh = _place(ctx, fresh, errors)
     fresh = _classify(ctx, fresh, errors)
     created = _deduplicate(session, ctx, fresh)
-    rows = _rows(ctx, session.get_bind().dialect, fresh, created, reporter_user_id, now)
+    rows = _rows(ctx, fresh, created, reporter_user_id, now)
     done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
     return Decided(Result(done, sorted(errors, key=lambda e: e.index)), fresh, rows)
 

@@ -7,7 +7,7 @@ read once per process and re-read when the cells or the organisations change.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -31,10 +31,10 @@ class Place:
     chain: tuple[int, ...]  # area organisations, most specific first, up to the city
     street_id: int | None
     district_id: int | None
+    org_id: int = field(init=False)  # the most specific area organisation: read for every report
 
-    @property
-    def org_id(self) -> int:
-        return self.chain[0]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "org_id", self.chain[0])
 
 
 class PlaceBook:
