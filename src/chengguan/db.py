@@ -204,21 +204,24 @@ def bulk_insert_columns(
     This is the bulk intake path (tens of thousands of rows a second), so it skips what costs
     there: ``insert().returning(..., sort_by_parameter_order=True)`` falls back to one statement
     per row on SQLite, and Core's per-row parameter building costs more than SQLite's insert.
-    Its two halves, :func:`bind_columns` and :func:`insert_bound`, may run in two processes."""
-    bound = bind_columns(session.get_bind().dialect, model, columns)
-    return insert_bound(session, model, bound, return_ids=return_ids)
-
-
-def bind_columns(dialect: Dialect, model: type[Base], columns: Mapping[str, Sequence[Any]]) -> dict[str, Sequence[Any]]:
-    """The columns, with the defaults of those left out, as the driver takes them: each value
-    through its column type's own bind processor, column by column, once per value (a batch
-    repeats the same times, by value, and the same JSON documents, by object, across its rows and
-    columns). Plain values, which pickle: the bulk run binds here and inserts in its writer."""
+    Values go through each column type's own bind processor, column by column, once per value:
+    a batch repeats the same times (by value) and the same JSON documents (by object) across its
+    rows and columns. Ids come from the PostgreSQL sequence (reserved first) or, on SQLite, from
+    the rowid rule: a table without AUTOINCREMENT gives a new row max(rowid) + 1, and this
+    transaction holds the only write lock from its first insert, so the batch's rows get the ids
+    just below the new maximum."""
     n = len(next(iter(columns.values()), ()))
     if not n:
-        return {}
+        return []
     table = cast(Table, model.__table__)
+    connection = session.connection()
+    dialect = connection.dialect
     bound: dict[str, Sequence[Any]] = dict(columns)
+    ids: list[int] = []
+    if return_ids and dialect.name == "postgresql":
+        sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
+        ids = list(connection.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": sequence, "n": n}))
+        bound["id"] = ids
     for column in table.c:
         if column.key not in bound and column.default is not None:
             default = column.default
@@ -231,27 +234,6 @@ def bind_columns(dialect: Dialect, model: type[Base], columns: Mapping[str, Sequ
         if process is not None:
             by_value = isinstance(table.c[key].type, UTCDateTime)
             bound[key] = _bind_once(process, values, times if by_value else {}, by_value=by_value)
-    return bound
-
-
-def insert_bound(
-    session: Session, model: type[Base], bound: Mapping[str, Sequence[Any]], *, return_ids: bool = False
-) -> list[int]:
-    """Insert columns from :func:`bind_columns`; their new ids in row order if asked. Ids come
-    from the PostgreSQL sequence (reserved first) or, on SQLite, from the rowid rule: a table
-    without AUTOINCREMENT gives a new row max(rowid) + 1, and this transaction holds the only
-    write lock from its first insert, so the batch's rows get the ids just below the new maximum."""
-    n = len(next(iter(bound.values()), ()))
-    if not n:
-        return []
-    table = cast(Table, model.__table__)
-    connection = session.connection()
-    dialect = connection.dialect
-    ids: list[int] = []
-    if return_ids and dialect.name == "postgresql":
-        sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
-        ids = list(connection.scalars(text("SELECT nextval(:s) FROM generate_series(1, :n)"), {"s": sequence, "n": n}))
-        bound = {**bound, "id": ids}
     prepare = dialect.identifier_preparer
     names = ", ".join(prepare.quote(table.c[k].name) for k in bound)
     marks = "({})".format(", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(bound)))

@@ -9,7 +9,7 @@ that was decided before it was written. :func:`write` turns every one into the r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from chengguan import audit
 from chengguan.cases.models import Event
-from chengguan.db import bulk_insert, insert_bound
+from chengguan.db import bulk_insert, bulk_insert_columns
 from chengguan.dispatch.models import Consultation
 from chengguan.intake.models import DuplicateSuggestion, Report
 
@@ -26,10 +26,10 @@ from chengguan.intake.models import DuplicateSuggestion, Report
 @dataclass
 class Rows:
     event_refs: list[int]  # the new events' temporary ids, in the order of ``events``
-    events: dict[str, Sequence[Any]]  # columns, bound (``db.bind_columns``)
+    events: dict[str, list[Any]]  # columns
     consultations: list[dict[str, Any]]  # rows, ``event_id`` temporary
     merged: list[tuple[int, int, dt.datetime, dt.datetime]]  # (event id, reports, first, last)
-    reports: dict[str, Sequence[Any]]  # columns, bound; ``event_id`` real or temporary
+    reports: dict[str, list[Any]]  # columns; ``event_id`` real or temporary
     suggestions: list[tuple[int, int, float, str]]  # (position in ``reports``, event id, score, reason)
     audit: BatchAudit
     at: dt.datetime  # when the batch was taken in (the merged events' ``updated_at``)
@@ -56,7 +56,7 @@ def write(session: Session, rows: Rows, known: dict[int, int]) -> Written:
     earlier batches (this batch's are added to it)."""
     used: dict[int, int] = {}
     if rows.event_refs:
-        ids = insert_bound(session, Event, rows.events, return_ids=True)
+        ids = bulk_insert_columns(session, Event, rows.events, return_ids=True)
         used.update(zip(rows.event_refs, ids, strict=True))
         known.update(used)
 
@@ -73,7 +73,7 @@ def write(session: Session, rows: Rows, known: dict[int, int]) -> Written:
     if rows.reports:
         columns = dict(rows.reports)
         columns["event_id"] = [None if e is None else real(e) for e in columns["event_id"]]
-        report_ids = insert_bound(session, Report, columns, return_ids=True)
+        report_ids = bulk_insert_columns(session, Report, columns, return_ids=True)
         if rows.suggestions:
             suggested = [
                 {"report_id": report_ids[i], "event_id": real(e), "score": score, "reason": reason}

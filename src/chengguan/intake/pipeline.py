@@ -20,12 +20,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
 from sqlalchemy import ColumnElement, and_, bindparam, event, or_, select
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from chengguan.calendar import service as calendar_service
 from chengguan.cases.models import OPEN_STATUSES, Event, EventStatus
-from chengguan.db import bind_columns, utcnow
+from chengguan.db import utcnow
 from chengguan.dispatch.assign import PlannedRows, rows_for
 from chengguan.dispatch.flow import dispatches_on_arrival
 from chengguan.dispatch.planning import DispatchPlan, Planner
@@ -684,16 +683,10 @@ def _shared_reasons(memo: dict[tuple[PendingReason, ...], list[str]], pending: l
 
 
 def _rows(
-    ctx: Context,
-    dialect: Dialect,
-    fresh: list[Item],
-    created: list[_NewEvent],
-    reporter_user_id: int | None,
-    now: dt.datetime,
+    ctx: Context, fresh: list[Item], created: list[_NewEvent], reporter_user_id: int | None, now: dt.datetime
 ) -> Rows:
-    """The batch's rows, bound for ``dialect`` (here: a bulk run's writer has the database's
-    work); each report learns what it opened, joined or may repeat (by temporary id where the
-    event is new)."""
+    """The batch's rows; each report learns what it opened, joined or may repeat (by temporary
+    id where the event is new)."""
     merged = _merge_counts(fresh, created)
     # The new events in the order of their dedup bucket, i.e. of place: the events table's
     # indexes (bucket, cell, organisation, unit) then take each chunk in runs of neighbouring
@@ -713,10 +706,10 @@ def _rows(
             suggestions += [(i, e, score, reason) for e, score, reason in it.suggested]
     return Rows(
         [new.ref for new in created],
-        bind_columns(dialect, Event, _event_columns(ctx, created, planned)) if created else {},
+        _event_columns(ctx, created, planned) if created else {},
         [dict(p.consultation, event_id=n.ref) for n, p in zip(created, planned, strict=True) if p and p.consultation],
         [(e, len(times), min(times), max(times)) for e, times in merged.items()],
-        bind_columns(dialect, Report, _report_columns(ctx, fresh, reporter_user_id)) if fresh else {},
+        _report_columns(ctx, fresh, reporter_user_id) if fresh else {},
         suggestions,
         BatchAudit(
             [it.event_ref for it in fresh if it.event_ref is not None and not (it.merged or it.pending)],
@@ -760,7 +753,7 @@ def decide(
     fresh = _place(ctx, fresh, errors)
     fresh = _classify(ctx, fresh, errors)
     created = _deduplicate(session, ctx, fresh)
-    rows = _rows(ctx, session.get_bind().dialect, fresh, created, reporter_user_id, now)
+    rows = _rows(ctx, fresh, created, reporter_user_id, now)
     done = sorted([*fresh, *(it for it in items if it.repeated)], key=lambda it: it.index)
     return Decided(Result(done, sorted(errors, key=lambda e: e.index)), fresh, rows)
 
