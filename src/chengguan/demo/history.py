@@ -94,7 +94,6 @@ def generate(city: City, spec: HistorySpec) -> Iterator[list[ReportIn]]:
 # -- loading through the intake pipeline ------------------------------------------------------------
 
 
-
 @dataclass
 class HistoryResult:
     """What a load did, from the pipeline's own outcomes."""

@@ -6,6 +6,8 @@ their bindings) each take about half of the bulk path's time, and one Python pro
 one of them at a time: a writer thread was measured at 17,000 reports/s where the work is worth
 20,000, held back by the GIL. So the writer is a process of its own, forked (it shares the
 pipeline's code and the engine's settings; a spawned one would spend seconds importing them).
+A batch is decided in chunks (:data:`CHUNK`) that the writer takes as they come; what the
+pipeline judges per call (the events closed by the latest report, left out) is judged per chunk.
 
 What the pipeline reads while batches are in flight stays right:
 - a report repeats one of a batch not yet written: their (channel, external id) are kept here
