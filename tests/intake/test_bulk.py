@@ -155,3 +155,29 @@ def test_a_failed_write_stops_the_run_and_keeps_the_batches_before_it(
     fresh = sum(not it.repeated for result in committed for it in result.items)
     assert counts(import_store)[1] == fresh  # the two batches, nothing of the third or the fourth
     assert ctx.carry is not None and ctx.carry.index is None  # it held the lost batches' events
+
+
+def test_a_batch_the_carried_index_cannot_serve_is_decided_whole(
+    import_store: ImportStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file newest first: a batch before the run's horizon is decided against the database,
+    which does not yet hold the batch's own earlier part; so it is not split."""
+    monkeypatch.setattr(bulk, "CHUNK", 2)
+
+    def at(minutes: int, place: int, key: str) -> ReportIn:
+        lon, lat = PLACES[place]
+        when = (T0 + dt.timedelta(minutes=minutes)).isoformat()
+        return ReportIn.model_validate(
+            report(channel="hotline", external_id=key, submitted_at=when, lon=lon, lat=lat, crs="wgs84")
+        )
+
+    later = [at(10 * 24 * 60, 2, "late")]
+    earlier = [at(0, 0, "a"), at(5, 1, "b"), at(10, 0, "c"), at(15, 1, "d")]  # c repeats a, d repeats b
+    ctx = context(import_store)
+    results: list[pipeline.Result] = []
+    with BulkRun(import_store.factory, platform_actor("tests"), ctx, separate=True) as run:
+        run.submit(later, results.append)
+        run.submit(earlier, results.append)
+    a, b, c, d = results[1].items
+    assert ctx.carry is not None and ctx.carry.backwards
+    assert c.merged and c.event_ref == a.event_ref and d.merged and d.event_ref == b.event_ref

@@ -6,8 +6,9 @@ their bindings) each take about half of the bulk path's time, and one Python pro
 one of them at a time: a writer thread was measured at 17,000 reports/s where the work is worth
 20,000, held back by the GIL. So the writer is a process of its own, forked (it shares the
 pipeline's code and the engine's settings; a spawned one would spend seconds importing them).
-A batch is decided in chunks (:data:`CHUNK`) that the writer takes as they come; what the
-pipeline judges per call (the events closed by the latest report, left out) is judged per chunk.
+A batch is decided in chunks (:data:`CHUNK`) that the writer takes as they come, when the run's
+carried dedup index serves it all (``pipeline.divisible``); what the pipeline judges per call
+(the events closed by the latest report, left out) is then judged per chunk.
 
 What the pipeline reads while batches are in flight stays right:
 - a report repeats one of a batch not yet written: their (channel, external id) are kept here
@@ -138,11 +139,12 @@ class BulkRun:
         assert self._writer is not None and self.ctx.unwritten is not None, "use BulkRun as a context manager"
         self._submitted += 1
         batch = _Batch(self._submitted, on_written)
-        for start in range(0, max(len(reports), 1), CHUNK):
+        part = CHUNK if pipeline.divisible(self.ctx, reports) else max(len(reports), 1)
+        for start in range(0, max(len(reports), 1), part):
             self._collect(block=False)
             forget, self._forget = self._forget, []  # settled before this chunk is decided
             with unit_of_work(self.factory, actor=self.actor) as session:
-                decided = pipeline.decide(session, reports[start : start + CHUNK], self.ctx, first=start)
+                decided = pipeline.decide(session, reports[start : start + part], self.ctx, first=start)
             batch.result.items.extend(decided.result.items)
             batch.result.refused.extend(decided.result.refused)
             keys = [(it.source.code, it.data.external_id) for it in decided.fresh if it.data.external_id]
@@ -150,7 +152,7 @@ class BulkRun:
             batch.keys += keys
             while len(self._flight) >= IN_FLIGHT:
                 self._collect_one()
-            last = start + CHUNK >= len(reports)
+            last = start + part >= len(reports)
             self._flight.append(_Chunk(batch, decided, last))
             self._writer.send(decided.rows, forget, last)
         self._set_aside()

@@ -403,14 +403,31 @@ def _index(session: Session, ctx: Context, items: list[Item]) -> dedup.DedupInde
         carry.backwards, carry.index = True, None
         return _batch_index(session, ctx, items, earliest)
     if not carry.serves(earliest):
-        longest = max([ctx.dedup.limits.window, *(lim.window for lim in ctx.dedup.overrides.values())])
-        horizon = min(it.submitted_at for it in items) - longest
+        horizon = min(it.submitted_at for it in items) - _longest_window(ctx)
         index = dedup.DedupIndex(ctx.dedup)
         carry.restart(index, horizon, _load(session, ctx, items, index, Event.last_reported_at >= horizon))
     carry.watch(session)
     carry.close_before(_latest(items))
     assert carry.index is not None
     return carry.index
+
+
+def _longest_window(ctx: Context) -> dt.timedelta:
+    return max([ctx.dedup.limits.window, *(lim.window for lim in ctx.dedup.overrides.values())])
+
+
+def divisible(ctx: Context, reports: Sequence[ReportIn]) -> bool:
+    """Whether a batch may be decided in parts, one call each: only when the run's carried
+    index will serve every part (in time order, none before its horizon). Otherwise a part is
+    decided against the open events in the database, which do not yet hold the parts before it."""
+    carry = ctx.carry
+    if carry is None or carry.backwards or not reports:
+        return False
+    times = [r.submitted_at for r in reports]
+    if any(t is None for t in times) or any(a > b for a, b in itertools.pairwise(cast(list[dt.datetime], times))):
+        return False
+    first = cast(dt.datetime, times[0])
+    return carry.index is None or first - _longest_window(ctx) >= carry.horizon  # none: the first part restarts it
 
 
 def _window_start(ctx: Context, items: list[Item]) -> dt.datetime:
