@@ -31,6 +31,7 @@ import contextlib
 import gc
 import multiprocessing
 import pickle
+import signal
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -309,7 +310,8 @@ class _Process:
 
 
 def _serve(pipe: Connection, factory: sessionmaker[Session], actor: Actor) -> None:
-    """The writer process's loop, until told to stop or a chunk fails."""
+    """The writer process's loop, until told to stop, a chunk fails or the run's process is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle: it waits for what is in flight
     engine = factory.kw["bind"]
     engine.dispose(close=False)  # the parent's pool (emptied before the fork) is not ours
     gc.freeze()  # the inherited heap: never walked by a collection here (nor copied page by page)
@@ -317,7 +319,13 @@ def _serve(pipe: Connection, factory: sessionmaker[Session], actor: Actor) -> No
     if sqlite:
         event.listen(engine, "connect", _bulk_wal)
     transaction = _Transaction(factory, actor)
-    while (message := pickle.loads(pipe.recv_bytes())) is not None:
+    while True:
+        try:
+            message = pickle.loads(pipe.recv_bytes())
+        except EOFError:  # the run's process is gone: its open batch rolls back with the connection
+            return
+        if message is None:
+            break
         reply = transaction.write(*message)
         pipe.send(reply)
         if isinstance(reply, WriteFailed):
