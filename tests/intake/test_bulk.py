@@ -152,6 +152,8 @@ def test_a_failed_write_stops_the_run_and_keeps_the_batches_before_it(
         for start in range(0, len(reports), 10):
             run.submit(reports[start : start + 10], committed.append)
     assert len(committed) == 2
+    with pytest.raises(WriteFailed, match="batch 3"):
+        run.submit(reports[:1])  # the run has stopped
     fresh = sum(not it.repeated for result in committed for it in result.items)
     assert counts(import_store)[1] == fresh  # the two batches, nothing of the third or the fourth
     assert ctx.carry is not None and ctx.carry.index is None  # it held the lost batches' events

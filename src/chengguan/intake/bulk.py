@@ -137,6 +137,8 @@ class BulkRun:
     ) -> pipeline.Result:
         """Decide a batch and hand it to the writer; its result (temporary event ids, no report
         ids yet) at once, and again, complete, to ``on_written`` once it is committed."""
+        if self._failed is not None:  # the run has stopped
+            raise self._failed
         assert self._writer is not None and self.ctx.unwritten is not None, "use BulkRun as a context manager"
         self._submitted += 1
         batch = _Batch(self._submitted, on_written)
