@@ -64,7 +64,9 @@ class _Carry:
     that the database does not have, and the next batch loads it again. A batch that reaches
     back before the horizon (a file in newest-first order) is served the per-batch way, and so
     is the rest of that run. Events that other writers add or close meanwhile are not seen: a
-    history run's window lies in the past, where live intake does not write."""
+    history run's window lies in the past, where live intake does not write. In a bulk run
+    (:mod:`chengguan.intake.bulk`) the batches are written by another process: the run drops the
+    index when a write fails, and stops."""
 
     def __init__(self) -> None:
         self.index: dedup.DedupIndex | None = None
@@ -294,10 +296,11 @@ def _repeats(session: Session, ctx: Context, items: list[Item]) -> None:
             chunk += chunk[-1:] * (size - len(chunk))  # padded: two statement shapes, each compiled once
             params = {"channel": code, **{f"e{j}": key for j, key in enumerate(chunk)}}
             found.update(((r.channel, r.external_id), r.id) for r in connection.execute(_REPEATED[size], params))
-    seen: set[tuple[str, str | None]] = set(ctx.unwritten.keys) if ctx.unwritten else set()
+    unwritten = ctx.unwritten.keys if ctx.unwritten else frozenset()
+    seen: set[tuple[str, str | None]] = set()
     for it in keyed:
         key = (it.source.code, it.data.external_id)
-        if key in found or key in seen:
+        if key in found or key in seen or key in unwritten:
             it.repeated, it.report_id = True, found.get(key)
         seen.add(key)
 
