@@ -183,3 +183,32 @@ def test_a_batch_the_carried_index_cannot_serve_is_decided_whole(
     a, b, c, d = results[1].items
     assert ctx.carry is not None and ctx.carry.backwards
     assert c.merged and c.event_ref == a.event_ref and d.merged and d.event_ref == b.event_ref
+
+
+@pytest.mark.parametrize("separate", [True, False], ids=["writer-process", "in-process"])
+def test_a_run_stopped_in_the_middle_of_a_batch_rolls_that_batch_back(
+    import_store: ImportStore, monkeypatch: pytest.MonkeyPatch, separate: bool
+) -> None:
+    monkeypatch.setattr(bulk, "CHUNK", 5)
+    real, calls = pipeline.decide, []
+
+    def interrupted(*args: Any, **kw: Any) -> pipeline.Decided:
+        calls.append(1)
+        if len(calls) == 4:  # the second chunk of the second batch
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(pipeline, "decide", interrupted)
+    reports = stream(20)
+    ctx = context(import_store)
+    committed: list[pipeline.Result] = []
+    started = time.perf_counter()
+    with (
+        pytest.raises(KeyboardInterrupt),
+        BulkRun(import_store.factory, platform_actor("tests"), ctx, separate=separate) as run,
+    ):
+        for start in range(0, len(reports), 10):
+            run.submit(reports[start : start + 10], committed.append)
+    assert time.perf_counter() - started < 10  # no wait on a lock the open batch held
+    assert len(committed) == 1
+    assert counts(import_store)[1] == sum(not it.repeated for it in committed[0].items)

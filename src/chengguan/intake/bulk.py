@@ -241,6 +241,11 @@ class _Transaction:
                 self._end(exc)
             return WriteFailed("".join(traceback.format_exception_only(exc)).strip())
 
+    def abandon(self) -> None:
+        """Roll back a batch left open (the run stopped before its last chunk)."""
+        if self._open is not None:
+            self._end(RuntimeError("the run stopped in the middle of a batch"))
+
     def _end(self, failure: Exception | None = None) -> None:
         """Commit (or, on ``failure``, roll back) and close the batch's unit of work."""
         stack, self._open, self._session = self._open, None, None
@@ -270,6 +275,7 @@ class _InProcess:
 
     def close(self) -> None:
         self._done.clear()
+        self._transaction.abandon()
 
 
 class _Process:
@@ -327,6 +333,7 @@ def _serve(pipe: Connection, factory: sessionmaker[Session], actor: Actor) -> No
         except EOFError:  # the run's process is gone: its open batch rolls back with the connection
             return
         if message is None:
+            transaction.abandon()
             break
         reply = transaction.write(*message)
         pipe.send(reply)
